@@ -11,12 +11,14 @@ Localised text is a ``Text``: a mapping with both ``en`` and ``zh-TW``.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 
 from graders.answers.schema import Question
 from graders.schema_base import Model, Text
+
+__all__ = ["Model", "Text"]  # re-exported: curriculum code refers to m.Model, m.Text
 
 FORMAT_VERSION = 1
 """The curriculum format this code reads. Files declare it in course.yaml ``format_version``."""
