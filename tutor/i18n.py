@@ -86,6 +86,183 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "error: the course does not load; run `tutor validate` for details",
         "zh-TW": "錯誤：課程無法載入；請執行 `tutor validate` 查看細節",
     },
+    # --- engine and progress commands (tutor/engine, tutor/cli/progress.py) ---
+    "engine.lock.prereq": {"en": "needs {ids} mastered first", "zh-TW": "需先精熟 {ids}"},
+    "engine.lock.external": {
+        "en": "needs the external prerequisite(s) {ids} (run `tutor placement`, or --skip)",
+        "zh-TW": "需先滿足外部先備知識 {ids}（執行 `tutor placement`，或使用 --skip）",
+    },
+    "engine.lock.level": {
+        "en": "level {level} of {topic} not reached: master {ids} first",
+        "zh-TW": "尚未達到 {topic} 的第 {level} 層級：需先精熟 {ids}",
+    },
+    "engine.lock.lab": {"en": "locked: master {ids} first", "zh-TW": "未解鎖：需先精熟 {ids}"},
+    "engine.lab.unlocked": {
+        "en": "unlocked: {ids} mastered", "zh-TW": "已解鎖：已精熟 {ids}",
+    },
+    "engine.warn.soft": {
+        "en": "{concept}: recommended first: {ids}", "zh-TW": "{concept}：建議先學習 {ids}",
+    },
+    "engine.warn.practice": {
+        "en": "practice mode: {concept} is locked ({reason}); the answer still counts",
+        "zh-TW": "練習模式：{concept} 尚未解鎖（{reason}）；此答案仍會計入",
+    },
+    "engine.unknown_question": {
+        "en": "error: unknown question id '{id}' (see `tutor questions`)",
+        "zh-TW": "錯誤：未知的題目 id「{id}」（請見 `tutor questions`）",
+    },
+    "engine.unknown_external": {
+        "en": "error: '{id}' is not an external prerequisite of this course (known: {known})",
+        "zh-TW": "錯誤：「{id}」不是本課程的外部先備知識（可用：{known}）",
+    },
+    "engine.unknown_item": {
+        "en": "error: unknown item '{id}' (give a question, concept or external prerequisite id)",
+        "zh-TW": "錯誤：未知的項目「{id}」（請提供題目、概念或外部先備知識的 id）",
+    },
+    "engine.reason.review_due": {
+        "en": "Review: {concept} is due (estimated recall {r})",
+        "zh-TW": "複習：{concept} 已到期（預估記憶保留率 {r}）",
+    },
+    "engine.reason.review_failed": {
+        "en": "Review: you missed {concept} at the last review; it needs review",
+        "zh-TW": "複習：上次複習 {concept} 答錯了，需要再複習",
+    },
+    "engine.reason.plan_today": {
+        "en": "Today's plan (day {day}): {concept}",
+        "zh-TW": "今日計畫（第 {day} 天）：{concept}",
+    },
+    "engine.reason.plan_behind": {
+        "en": "Day {day} of the plan is not finished ({behind} day(s) behind): {concept}",
+        "zh-TW": "計畫第 {day} 天尚未完成（落後 {behind} 天）：{concept}",
+    },
+    "engine.reason.plan_lab": {
+        "en": "Day {day} of the plan: the lab \"{lab}\" is unlocked",
+        "zh-TW": "計畫第 {day} 天：實驗「{lab}」已解鎖",
+    },
+    "engine.reason.lowest": {
+        "en": "{concept} is ready and has your lowest mastery ({p})",
+        "zh-TW": "{concept} 已可學習，且是你目前精熟度最低的概念（{p}）",
+    },
+    "engine.reason.lesson_no_fresh": {
+        "en": "No new questions left for {concept}: reread the lesson",
+        "zh-TW": "{concept} 已沒有新題目：請重讀課文",
+    },
+    "engine.reason.lesson_no_questions": {
+        "en": "{concept} has no questions yet: read the lesson",
+        "zh-TW": "{concept} 目前沒有題目：請閱讀課文",
+    },
+    "engine.reason.lab": {
+        "en": "The lab \"{lab}\" is unlocked and not passed yet",
+        "zh-TW": "實驗「{lab}」已解鎖，尚未通過",
+    },
+    "engine.reason.placement": {
+        "en": "Concepts are locked behind external prerequisites ({externals}): "
+        "run `tutor placement` (or --skip)",
+        "zh-TW": "部分概念因外部先備知識（{externals}）而鎖定：請執行 `tutor placement`（或 --skip）",
+    },
+    "engine.reason.stuck": {
+        "en": "{n} concept(s) are not mastered but none is ready or has questions left",
+        "zh-TW": "尚有 {n} 個概念未精熟，但沒有可學習或仍有題目的概念",
+    },
+    "engine.reason.done": {
+        "en": "Everything is mastered and every lab passed. Well done!",
+        "zh-TW": "所有概念皆已精熟、所有實驗皆已通過。做得好！",
+    },
+    "engine.state.not_started": {"en": "not started", "zh-TW": "未開始"},
+    "engine.state.learning": {"en": "learning", "zh-TW": "學習中"},
+    "engine.state.mastered": {"en": "mastered", "zh-TW": "已精熟"},
+    "engine.state.needs_review": {"en": "needs review", "zh-TW": "需要複習"},
+    "progress.db_error": {"en": "error: {error}", "zh-TW": "錯誤：{error}"},
+    "progress.bad_hints": {
+        "en": "error: --hints must be 0 or more", "zh-TW": "錯誤：--hints 必須大於或等於 0",
+    },
+    "progress.status.correct": {"en": "Correct", "zh-TW": "正確"},
+    "progress.status.partial": {"en": "Partly correct", "zh-TW": "部分正確"},
+    "progress.status.incorrect": {"en": "Incorrect", "zh-TW": "不正確"},
+    "progress.status.invalid": {"en": "Could not read the answer", "zh-TW": "無法解讀答案"},
+    "progress.status.undetermined": {
+        "en": "Could not decide", "zh-TW": "無法判定",
+    },
+    "progress.status.timeout": {"en": "Grading timed out", "zh-TW": "評分逾時"},
+    "progress.not_recorded": {
+        "en": "Not recorded: the answer could not be read, so it costs nothing. Try again.",
+        "zh-TW": "未記錄：無法解讀此答案，因此不計分。請再試一次。",
+    },
+    "progress.mastery_line": {
+        "en": "{concept}: {before} -> {after} ({state})",
+        "zh-TW": "{concept}：{before} -> {after}（{state}）",
+    },
+    "progress.not_counted": {
+        "en": "(not your first attempt at this question: recorded, mastery unchanged)",
+        "zh-TW": "（非此題的第一次作答：已記錄，精熟度不變）",
+    },
+    "progress.mastered": {"en": "Mastered: {ids}", "zh-TW": "已精熟：{ids}"},
+    "progress.unlocked": {"en": "Unlocked: {ids}", "zh-TW": "已解鎖：{ids}"},
+    "progress.unlocked_labs": {"en": "Labs unlocked: {ids}", "zh-TW": "已解鎖實驗：{ids}"},
+    "progress.kind.review": {"en": "Review", "zh-TW": "複習"},
+    "progress.kind.question": {"en": "Question", "zh-TW": "題目"},
+    "progress.kind.lesson": {"en": "Lesson", "zh-TW": "課文"},
+    "progress.kind.lab": {"en": "Lab", "zh-TW": "實驗"},
+    "progress.kind.placement": {"en": "Placement", "zh-TW": "分級測驗"},
+    "progress.kind.done": {"en": "Done", "zh-TW": "完成"},
+    "progress.header": {"en": "Progress of {learner}", "zh-TW": "{learner} 的學習進度"},
+    "progress.pacing": {
+        "en": "Plan day {plan_day} (calendar day {expected}, {ahead:+d} day(s) ahead), "
+        "{hours} h left",
+        "zh-TW": "計畫第 {plan_day} 天（日曆第 {expected} 天，超前 {ahead:+d} 天），剩餘 {hours} 小時",
+    },
+    "progress.level_line": {
+        "en": "Level {level} {title}: {mastered}/{total} mastered, mean {mean}",
+        "zh-TW": "第 {level} 層級 {title}：已精熟 {mastered}/{total}，平均 {mean}",
+    },
+    "progress.locked": {"en": "locked", "zh-TW": "未解鎖"},
+    "progress.labs": {"en": "Labs", "zh-TW": "實驗"},
+    "progress.passed": {"en": "passed", "zh-TW": "已通過"},
+    "progress.open": {"en": "unlocked", "zh-TW": "已解鎖"},
+    "progress.external.placement": {"en": "met (placement)", "zh-TW": "已滿足（分級測驗）"},
+    "progress.external.skip": {"en": "met (skipped)", "zh-TW": "已滿足（略過）"},
+    "progress.external.unmet": {"en": "not met", "zh-TW": "未滿足"},
+    "progress.rubric": {
+        "en": "Rubric, concepts: {score} = {points}/{weight} points ({mastered}/{total} mastered)",
+        "zh-TW": "評量標準，概念：{score} = {points}/{weight} 分（已精熟 {mastered}/{total}）",
+    },
+    "placement.skipped": {
+        "en": "Skipped {id}: counted as met", "zh-TW": "已略過 {id}：視為已滿足",
+    },
+    "placement.bad_json": {
+        "en": "error: --answers is not a JSON object of strings: {error}",
+        "zh-TW": "錯誤：--answers 不是由字串組成的 JSON 物件：{error}",
+    },
+    "placement.no_questions": {
+        "en": "{id}: no diagnostic questions; use --skip {id} if you know it",
+        "zh-TW": "{id}：沒有診斷題目；若已具備可使用 --skip {id}",
+    },
+    "placement.header": {
+        "en": "Placement: {title} ({n} question(s); an empty answer skips)",
+        "zh-TW": "分級測驗：{title}（{n} 題；空白表示略過）",
+    },
+    "placement.passed": {
+        "en": "{title}: passed ({correct}/{total})", "zh-TW": "{title}：通過（{correct}/{total}）",
+    },
+    "placement.failed": {
+        "en": "{title}: not passed ({correct}/{total}); study it first or use --skip",
+        "zh-TW": "{title}：未通過（{correct}/{total}）；請先補強，或使用 --skip",
+    },
+    "export.write_error": {
+        "en": "error: cannot write {path}: {error}", "zh-TW": "錯誤：無法寫入 {path}：{error}",
+    },
+    "reset.refuse": {
+        "en": "refusing to reset without --yes (nothing was changed)",
+        "zh-TW": "未加上 --yes，拒絕重設（未做任何變更）",
+    },
+    "reset.done_all": {
+        "en": "Reset all progress of {learner}: earlier attempts stay in the log but no longer count.",
+        "zh-TW": "已重設 {learner} 的全部進度：先前的作答仍保留在紀錄中，但不再計入。",
+    },
+    "reset.done_item": {
+        "en": "Reset {id} for {learner}: earlier attempts stay in the log but no longer count.",
+        "zh-TW": "已重設 {learner} 的 {id}：先前的作答仍保留在紀錄中，但不再計入。",
+    },
 }
 
 
