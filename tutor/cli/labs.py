@@ -106,8 +106,70 @@ def _dev_check(args: argparse.Namespace) -> int:
 
 
 def _register_grade(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    """`tutor grade` (owned by the grading engineer; replace this body)."""
+    """`tutor grade`: sandboxed lab grading, one submission or a batch (graders/grade.py)."""
+    p = sub.add_parser(
+        "grade", parents=parents, help="grade a lab submission (or a batch) in a sandbox",
+        description="Run a lab submission in a sandbox, recompute its results from its "
+        "artifacts and write a rubric report. Exit 0 when a report was written (whatever the "
+        "score), 2 for a bad command line or unknown lab, 1 if the grader itself failed.",
+    )
+    p.add_argument("submission", nargs="?", metavar="SUBMISSION", help="submission directory")
+    p.add_argument("--lab", required=True, metavar="ID", help="lab id (e.g. lab-1.1) or lab dir")
+    p.add_argument("--batch", metavar="DIR", help="grade every subdirectory of DIR")
+    p.add_argument("--jobs", type=int, default=1, help="parallel gradings for --batch")
+    p.add_argument("--format", choices=["json", "gradescope", "junit", "md"], default="json")
+    p.add_argument("--out", metavar="FILE", help="report file (batch: gradebook CSV)")
+    p.add_argument("--seed", type=int, default=0, help="seed handed to the lab")
+    p.add_argument("--timeout", type=float, metavar="S", help="wall-clock limit per run")
+    p.add_argument("--learner", metavar="NAME", help="learner whose quiz mastery fills concepts")
+    p.set_defaults(handler=_grade)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from tutor.cli.grading import grade_command
+
+    return grade_command(args)
 
 
 def _register_estimate(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    """`tutor estimate` (owned by the grading engineer; replace this body)."""
+    """`tutor estimate`: the training-memory calculator (graders/estimate.py)."""
+    p = sub.add_parser(
+        "estimate", parents=parents,
+        help="training-memory calculator (full FT, LoRA, QLoRA, ZeRO-1/2/3, CPU offload)",
+        description="Memory per GPU for training, term by term with formulas. "
+        "Give --params or a model shape (--layers --hidden --heads ...).",
+    )
+    p.add_argument("--params", metavar="N", help="parameters, e.g. 7e9 or 7B")
+    p.add_argument("--layers", type=int, help="transformer layers L")
+    p.add_argument("--hidden", type=int, help="hidden size h")
+    p.add_argument("--heads", type=int, help="attention heads a")
+    p.add_argument("--kv-heads", type=int, help="key/value heads (MQA/GQA)")
+    p.add_argument("--vocab", type=int, default=50257, help="vocabulary size V (default 50257)")
+    p.add_argument("--ffn", type=int, help="MLP inner size (default 4h)")
+    p.add_argument("--method", choices=["full", "lora", "qlora"], default="full")
+    p.add_argument("--gpus", type=int, default=1, help="data-parallel GPUs N")
+    p.add_argument("--precision", choices=["fp32", "fp16", "bf16", "int8", "nf4"], default="bf16")
+    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "adam8bit"], default="adamw")
+    p.add_argument("--zero", type=int, choices=[0, 1, 2, 3], default=0, help="ZeRO stage")
+    p.add_argument("--offload", choices=["none", "optimizer", "params"], default="none")
+    p.add_argument("--rank", type=int, default=8, help="LoRA rank r")
+    p.add_argument("--targets", choices=["qv", "attn", "all"], default="attn",
+                   help="LoRA-adapted matrices per layer")
+    p.add_argument("--batch", type=int, default=1, help="micro-batch per GPU")
+    p.add_argument("--seq-len", type=int, default=2048, help="sequence length")
+    p.add_argument("--checkpointing", action="store_true", help="gradient checkpointing")
+    p.add_argument("--flash", action="store_true", help="FlashAttention (no stored scores)")
+    p.add_argument("--convention", choices=["paper", "deepspeed"], default="paper",
+                   help="ZeRO paper accounting (default) or DeepSpeed's estimators'")
+    p.add_argument("--advise", action="store_true",
+                   help="also apply the technique decision tree (needs --gpu-mem)")
+    p.add_argument("--gpu-mem", type=float, default=80.0, metavar="GB",
+                   help="memory per GPU for --advise and the fit check (default 80)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_estimate)
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    from tutor.cli.grading import estimate_command
+
+    return estimate_command(args)
