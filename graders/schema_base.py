@@ -11,8 +11,9 @@ class Model(BaseModel):
     """Base: unknown keys are errors (typos in YAML must not pass silently)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    _src: tuple[str, tuple[Any, ...]] = PrivateAttr(default=("", ()))
-    """(file, path inside the file) of the mapping this object came from, for error locations."""
+    _src: tuple[str, tuple[Any, ...]] | None = PrivateAttr(default=None)
+    """(file, path inside the file) of the mapping this object came from, for error locations
+    (set by the curriculum loader; None for objects built in code)."""
 
 
 class Text(Model):

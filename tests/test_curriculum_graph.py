@@ -130,3 +130,12 @@ def test_broken_course_is_reported_by_graph_command(tmp_path: Path) -> None:
     r = run_cli("graph", "--curriculum", str(tmp_path / "mini" / "mini-course"))
     assert r.returncode == 1
     assert "unknown concept 'nope'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_shipped_schema_file_is_current() -> None:
+    """schema/course.schema.json (the editors' modeline target) matches `tutor schema`."""
+    from tutor.cli.course import schema_dict
+
+    shipped = Path(__file__).resolve().parent.parent / "schema" / "course.schema.json"
+    assert json.loads(shipped.read_text(encoding="utf-8")) == schema_dict("all"), \
+        "run: python -m tutor schema > schema/course.schema.json"

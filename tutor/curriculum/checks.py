@@ -27,7 +27,7 @@ class _Reporter:
         self.problems: list[Problem] = []
 
     def at(self, obj: m.Model, sub: tuple[Any, ...], message: str, key: bool = False) -> None:
-        file, path = obj._src
+        file, path = obj._src or ("", ())
         doc = self.docs.get(file)
         if doc is None:
             self.problems.append(Problem(file or "?", 1, 1, message))
@@ -40,7 +40,7 @@ def _dupes(rep: _Reporter, items: Iterable[m.Model], what: str, key: str = "id")
     for item in items:
         value = getattr(item, key)
         if value in seen:
-            first_file, first_path = seen[value]._src
+            first_file, first_path = seen[value]._src or ("", ())
             doc = rep.docs.get(first_file)
             line = doc.pos(first_path)[0] if doc else 0
             rep.at(item, (key,), f"duplicate {what} '{value}' (first defined at "
@@ -168,9 +168,10 @@ def _plan(rep: _Reporter, course: m.Course) -> None:
 def _questions(rep: _Reporter, course: m.Course, concept_or_external: set[str],
                all_questions: list[Any]) -> None:
     pitfalls = {p.id for p in course.pitfalls}
+    level_numbers = {lv.number for lv in course.levels}
     for q in all_questions:
         _refs(rep, q, "concepts", concept_or_external, "concept")
-        if q.level not in {lv.number for lv in course.levels}:
+        if q.level not in level_numbers:
             rep.at(q, ("level",), f"unknown level number {q.level}")
         for i, node in enumerate(q.tree):
             if node.pitfall and node.pitfall not in pitfalls:
@@ -214,11 +215,12 @@ def semantic_problems(course: m.Course, loaded: Loaded) -> list[Problem]:
     externals = course.externals
     prereq_externals = {e.id for e in meta.externals if e.relation == "prerequisite"}
     concept_or_external = set(course.concepts) | set(externals)
+    prereq_ids = set(course.concepts) | prereq_externals
     for c in all_concepts:
         if c.level not in level_numbers:
             rep.at(c, ("level",), f"unknown level number {c.level}")
-        _refs(rep, c, "requires", set(course.concepts) | prereq_externals, "prerequisite")
-        _refs(rep, c, "recommends", set(course.concepts) | prereq_externals, "prerequisite")
+        _refs(rep, c, "requires", prereq_ids, "prerequisite")
+        _refs(rep, c, "recommends", prereq_ids, "prerequisite")
         if c.id in c.requires or c.id in c.recommends:
             fld = "requires" if c.id in c.requires else "recommends"
             rep.at(c, (fld, getattr(c, fld).index(c.id)), f"concept '{c.id}' requires itself")

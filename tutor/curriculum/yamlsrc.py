@@ -23,6 +23,7 @@ MAX_NODES = 2_000_000
 """Upper bound on constructed nodes per file, aliases expanded."""
 
 Path_ = tuple[Any, ...]
+_STR = "tag:yaml.org,2002:str"
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
+        if node.tag == _STR:  # fast path: most scalars are strings (halves load time)
+            return node.value
         return self.scalar.construct_object(node)
 
 
