@@ -1,0 +1,26 @@
+"""Rubric aggregation (40/30/20/10 from course.yaml) and report writers."""
+
+from graders.rubric.report import (
+    BUCKETS,
+    BucketScore,
+    CheckLine,
+    Report,
+    RunInfo,
+    aggregate,
+    concept_evidence,
+    load_weights,
+)
+from graders.rubric.writers import FORMATS, render
+
+__all__ = [
+    "BUCKETS",
+    "FORMATS",
+    "BucketScore",
+    "CheckLine",
+    "Report",
+    "RunInfo",
+    "aggregate",
+    "concept_evidence",
+    "load_weights",
+    "render",
+]
