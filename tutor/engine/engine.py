@@ -230,6 +230,12 @@ class Engine:
             self._learners[name] = row
         return row
 
+    def set_start_date(self, learner: str, start: date) -> None:
+        """Set day 1 of the learner's plan (pacing and the plan's "today")."""
+        row = self.learner(learner)
+        self.store.set_start_date(row.id, start)
+        self._learners[learner] = LearnerRow(row.id, row.name, row.created_at, start)
+
     def variant_seed(self, learner: str, question_id: str) -> int:
         """The learner's stable variant seed for a randomised question."""
         return zlib.crc32(f"{learner}\0{question_id}".encode()) % 1_000_000
