@@ -1,0 +1,77 @@
+"""A grading worker: ``python -m graders.answers.worker`` (started by ``pool.Pool``).
+
+Protocol: after start-up it prints ``{"ready": true}``; then for each JSON line on stdin
+(``{"question": {...}, "answer": str, "seed": int|null, "lang": str, "hints_used": int}``) it
+prints one JSON line: ``{"verdict": {...}}`` or ``{"error": "question"|"memory"|"internal",
+"message": str}``. Address space is limited with RLIMIT_AS before sympy is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+from typing import Any
+
+
+def _limit_memory() -> None:
+    mb = int(os.environ.get("TUTOR_GRADER_MEMORY_MB", "512"))
+    if mb > 0:
+        limit = mb * 1024 * 1024
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _handle(req: dict[str, Any]) -> dict[str, Any]:
+    from graders.answers.grading import QuestionError, grade_local
+    from graders.answers.schema import Question
+
+    try:
+        q = Question.model_validate(req["question"])
+        v = grade_local(q, str(req["answer"]), seed=req.get("seed"), lang=req.get("lang", "en"),
+                        hints_used=int(req.get("hints_used", 0)))
+        return {"verdict": v.to_dict()}
+    except QuestionError as exc:
+        return {"error": "question", "message": str(exc)}
+    except MemoryError:
+        return {"error": "memory", "message": "memory limit"}
+    except RecursionError:
+        return {"error": "internal", "message": "recursion limit"}
+    except Exception as exc:  # a grader bug must still answer, never hang the caller
+        return {"error": "internal", "message": f"{type(exc).__name__}: {exc}"[:500]}
+
+
+def main() -> int:
+    _limit_memory()
+    sys.setrecursionlimit(4000)
+    import sympy  # noqa: F401  (the import is the expensive part of start-up)
+
+    from graders.answers import algebra
+
+    algebra.equivalent(sympy.Symbol("x") + 1, 1 + sympy.Symbol("x"))  # warm caches
+    out = sys.stdout.buffer
+    out.write(b'{"ready": true}\n')
+    out.flush()
+    for raw in sys.stdin.buffer:
+        try:
+            req = json.loads(raw)
+        except ValueError:
+            reply: dict[str, Any] = {"error": "internal", "message": "bad request"}
+        else:
+            reply = _handle(req)
+        try:
+            data = json.dumps(reply, ensure_ascii=False).encode()
+        except MemoryError:
+            data = b'{"error": "memory", "message": "memory limit"}'
+        out.write(data + b"\n")
+        out.flush()
+        if reply.get("error") == "memory":
+            return 3  # state after a MemoryError is suspect: let the pool start a fresh one
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
