@@ -1,0 +1,394 @@
+"""Quiz: the prompt, an answer box with a live preview, feedback, hints with their cost.
+
+Preview and grading run in thread workers (sympy loads there, never on the event loop); their
+results come back as ``PreviewReady`` / ``GradeFinished``. Recording the attempt is a fast
+SQLite append done on the loop when the verdict arrives.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Static
+from textual.worker import get_current_worker
+
+from tutor.app.messages import GradeFinished, PreviewReady
+from tutor.app.screens.base import TutorInput, TutorScreen
+from tutor.app.services import Unavailable, unicode_bar
+
+STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "invalid": "magenta",
+                "undetermined": "cyan", "timeout": "cyan"}
+
+
+class QuizScreen(TutorScreen):
+    """Practise one question at a time; the engine picks the next."""
+
+    TITLE_KEY = "quiz.title"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="screen.back"),
+        Binding("ctrl+h,f3", "hint", "Hint", id="quiz.hint"),
+        Binding("ctrl+n,f4", "next", "Next", id="quiz.next"),
+    ]
+
+    def __init__(self, concept_id: str | None = None, question_id: str | None = None,
+                 placement: str | None = None) -> None:
+        super().__init__()
+        self.placement = placement
+        """External prerequisite whose diagnostic this is (answers are scored, not logged)."""
+        self.placement_queue: list[str] = []
+        """The diagnostic's question ids."""
+        self.placement_results: dict[str, bool] = {}
+        """Question id -> answered correctly (first valid answer)."""
+        self.placement_passed: bool | None = None
+        """The diagnostic's outcome once recorded."""
+        self.concept_id = concept_id
+        """The concept being practised (may change when the engine moves on)."""
+        self.question_id = question_id
+        """The question shown; None when the concept has no questions."""
+        self.hints_used = 0
+        """Hints revealed for this question."""
+        self.started = time.perf_counter()
+        self.last_verdict: Any = None
+        """The latest verdict for this question (tests read it)."""
+        self.last_recorded: Any = None
+        """The latest ``Recorded`` (mastery before/after, unlocked)."""
+
+    def _pick(self, cid: str | None) -> str | None:
+        """The concept's first question not answered in this session (else its first)."""
+        if cid is None:
+            return None
+        qs = self.svc.questions_for(cid)
+        answered: set[str] = getattr(self.svc, "answered", set())
+        fresh = [q for q in qs if q.id not in answered]
+        pool = fresh or qs
+        return pool[0].id if pool else None
+
+    # ------------------------------------------------------------------ layout
+    def compose_body(self) -> ComposeResult:
+        svc, lang = self.svc, self.lang
+        if self.placement and not self.placement_queue:
+            self.placement_queue = svc.placement_questions(self.placement)
+            if not self.placement_queue:
+                yield Static(self.s("quiz.placement_none",
+                                    title=svc.concept_title(self.placement, lang)),
+                             classes="warning")
+                return
+            self.question_id = self.placement_queue[0]
+        if self.question_id is None:
+            self.question_id = self._pick(self.concept_id)
+        if self.question_id is None:
+            yield Static(self.s("quiz.none", concept=self.concept_id or "—"), classes="warning")
+            return
+        q = svc.course.questions[self.question_id]
+        cid = self.concept_id or q.concepts[0]
+        with VerticalScroll(id="quiz-body"):
+            state = svc.mastery().get(cid) if not self.placement else None
+            if self.placement:
+                head = self.s("quiz.placement_head", title=svc.concept_title(self.placement, lang),
+                              n=self.placement_queue.index(q.id) + 1,
+                              total=len(self.placement_queue))
+            else:
+                head = self.s("quiz.head", id=q.id, level=q.level,
+                              concepts=", ".join(svc.concept_title(c, lang) for c in q.concepts))
+            yield Static(head, id="quiz-head")
+            if state is not None and state.state == "locked":
+                yield Static(self.s("quiz.practice_mode"), classes="warning")
+            prompt = svc.prompt(q, lang)
+            if q.options:
+                prompt = _esc(prompt) + "\n" + "\n".join(
+                    f"  [b]{o.id})[/] {_esc(o.text.get(lang))}" for o in q.options)
+            yield Static(_esc(prompt) if not q.options else prompt, id="prompt")
+            yield TutorInput(placeholder=self.s(f"quiz.placeholder.{q.kind}")
+                             if f"quiz.placeholder.{q.kind}" in _KINDS else self.s("quiz.placeholder"),
+                             id="answer")
+            yield Static(self.s("quiz.preview_idle"), id="preview")
+            with Horizontal(id="quiz-buttons"):
+                yield Button(self.s("quiz.submit"), id="submit", variant="primary", compact=True,
+                             tooltip=self.s("tip.quiz.submit"))
+                yield Button(self._hint_label(q), id="hint", compact=True,
+                             tooltip=self.s("tip.quiz.hint"), disabled=not q.hints)
+                yield Button(self.s("key.quiz.next"), id="next", compact=True,
+                             tooltip=self.s("tip.quiz.next"))
+                yield Button(self.s("quiz.to_lesson"), id="to-lesson", compact=True)
+            yield Static("", id="hints")
+            yield Static("", id="feedback")
+
+    def _hint_label(self, q: Any) -> str:
+        if not q.hints:
+            return self.s("quiz.no_hints")
+        if self.hints_used >= len(q.hints):
+            return self.s("quiz.hints_all")
+        cost = q.hints[self.hints_used].cost
+        return self.s("quiz.hint_btn", n=self.hints_used + 1, total=len(q.hints),
+                      cost=f"{cost:.0%}")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.after_recompose()
+        self.warm_grader()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="warmup")
+    def warm_grader(self) -> None:
+        """Import sympy and start the grading pool while the learner reads the prompt."""
+        try:
+            self.svc.warm_up()
+        except Exception:  # grading will report the problem when it is needed
+            pass
+
+    def after_recompose(self) -> None:
+        for inp in self.query("#answer").results(Input):
+            inp.focus()
+        self._show_hints()
+
+    # ------------------------------------------------------------------ preview
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "answer" or self.question_id is None:
+            return
+        if not event.value.strip():
+            self.query_one("#preview", Static).update(self.s("quiz.preview_idle"))
+            return
+        self.run_preview(self.question_id, event.value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def run_preview(self, question_id: str, answer: str) -> None:
+        q = self.svc.course.questions[question_id]
+        try:
+            pv = self.svc.preview(q, answer, self.lang)
+            err = None
+        except Unavailable as exc:
+            pv, err = None, str(exc)
+        except Exception as exc:  # the grader broke: a result for the learner, not a crash
+            pv, err = None, f"{type(exc).__name__}: {exc}"
+        if not get_current_worker().is_cancelled:
+            self.post_message(PreviewReady(answer, pv, err))
+
+    def on_preview_ready(self, message: PreviewReady) -> None:
+        try:
+            current = self.query_one("#answer", Input).value
+            target = self.query_one("#preview", Static)
+        except Exception:
+            return
+        if message.answer != current:
+            return  # stale
+        if message.error:
+            target.update(self.s("quiz.preview_unavailable", why=message.error))
+            return
+        pv = message.preview
+        if getattr(pv, "valid", False):
+            text = self.s("quiz.read_as", expr=_esc(str(getattr(pv, "interpreted_as", ""))))
+        else:
+            text = "[magenta]" + self.s("quiz.cannot_read",
+                                        why=_esc(str(getattr(pv, "error", "") or ""))) + "[/]"
+        warnings = list(getattr(pv, "warnings", []) or [])
+        if warnings:
+            text += "\n[yellow]" + "; ".join(_esc(str(w)) for w in warnings) + "[/]"
+        target.update(text)
+
+    # ------------------------------------------------------------------ grading
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "answer":
+            self.action_submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id
+        if bid == "submit":
+            self.action_submit()
+        elif bid == "hint":
+            self.action_hint()
+        elif bid == "next":
+            self.action_next()
+        elif bid == "to-lesson" and self.question_id:
+            q = self.svc.course.questions[self.question_id]
+            cid = self.concept_id or q.concepts[0]
+            if cid in self.svc.course.concepts:
+                self.tapp.open_lesson(cid)
+
+    def action_submit(self) -> None:
+        if self.question_id is None:
+            return
+        answer = self.query_one("#answer", Input).value
+        if not answer.strip():
+            self.query_one("#feedback", Static).update(self.s("quiz.empty"))
+            return
+        self.query_one("#feedback", Static).update(self.s("quiz.grading"))
+        self.query_one("#submit", Button).disabled = True
+        self.run_grading(self.question_id, answer, self.hints_used)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="grading")
+    def run_grading(self, question_id: str, answer: str, hints_used: int) -> None:
+        q = self.svc.course.questions[question_id]
+        t0 = time.perf_counter()
+        try:
+            verdict = self.svc.grade(q, answer, self.lang, hints_used)
+            err = None
+        except Unavailable as exc:
+            verdict, err = None, str(exc)
+        except Exception as exc:  # grader broke: say so, keep the app
+            verdict, err = None, f"{type(exc).__name__}: {exc}"
+        self.post_message(GradeFinished(question_id, answer, verdict,
+                                        time.perf_counter() - t0, err))
+
+    def on_grade_finished(self, message: GradeFinished) -> None:
+        try:
+            self.query_one("#submit", Button).disabled = False
+            fb = self.query_one("#feedback", Static)
+        except Exception:
+            return
+        if message.question_id != self.question_id:
+            return
+        if message.error or message.verdict is None:
+            fb.update("[red]" + self.s("quiz.grader_error", why=_esc(message.error or "?")) + "[/]")
+            return
+        v = message.verdict
+        self.last_verdict = v
+        status = str(getattr(v, "status", "undetermined"))
+        score = float(getattr(v, "score", 0.0) or 0.0)
+        style = STATUS_STYLE.get(status, "white")
+        lines = [f"[{style} b]{self.s('status.' + status)}[/]  "
+                 f"{self.s('quiz.score', score=f'{score:.0%}')}"]
+        feedback = str(getattr(v, "feedback", "") or "")
+        if feedback:
+            lines.append(_esc(feedback))
+        interpreted = str(getattr(v, "interpreted_as", "") or "")
+        if interpreted:
+            lines.append(f"[dim]{self.s('quiz.read_as', expr=_esc(interpreted))}[/]")
+        if status == "invalid":
+            lines.append(f"[dim]{self.s('quiz.not_counted')}[/]")
+            fb.update("\n".join(lines))
+            return
+        q = self.svc.course.questions[self.question_id]
+        if self.placement:
+            self._placement_answer(q.id, status == "correct", lines)
+            fb.update("\n".join(lines))
+            return
+        try:
+            rec = self.svc.record(q, message.answer, v, self.hints_used,
+                                  time.perf_counter() - self.started, self.svc.seed(q.id))
+        except Exception as exc:  # store broke: the verdict still shows
+            lines.append("[red]" + self.s("quiz.not_saved", why=_esc(str(exc))) + "[/]")
+            fb.update("\n".join(lines))
+            return
+        self.last_recorded = rec
+        self._answered_add(q.id)
+        cid = q.concepts[0]
+        lines.append(self.s("quiz.mastery", concept=self.svc.concept_title(cid, self.lang),
+                            before=f"{rec.before:.2f}", after=f"{rec.after:.2f}",
+                            bar=unicode_bar(rec.after, 12)))
+        if rec.unlocked:
+            names = [self._name(x) for x in rec.unlocked]
+            lines.append("[green b]" + self.s("quiz.unlocked", names=", ".join(names)) + "[/]")
+            self.notify(self.s("quiz.unlocked", names=", ".join(names)), timeout=6)
+        solution = getattr(q, "solution", None)
+        if solution is not None and status in ("correct", "partial", "incorrect"):
+            lines.append(f"\n[b]{self.s('quiz.solution')}[/] " + _esc(solution.get(self.lang)))
+        fb.update("\n".join(lines))
+
+    def _name(self, item: str) -> str:
+        course = self.svc.course
+        if item in course.labs:
+            return course.labs[item].title.get(self.lang)
+        return self.svc.concept_title(item, self.lang)
+
+    def _answered_add(self, qid: str) -> None:
+        answered: set[str] = getattr(self.svc, "answered", set())
+        answered.add(qid)
+        self.svc.answered = answered  # type: ignore[attr-defined]
+
+    def _placement_answer(self, qid: str, correct: bool, lines: list[str]) -> None:
+        """Score a diagnostic answer; after the last one, record the placement result."""
+        self.placement_results.setdefault(qid, correct)
+        if len(self.placement_results) < len(self.placement_queue) or self.placement is None:
+            return
+        n_ok = sum(self.placement_results.values())
+        total = len(self.placement_queue)
+        try:
+            self.placement_passed = self.svc.record_placement(self.placement, n_ok, total)
+        except Exception as exc:  # engine refused: say so
+            lines.append("[red]" + self.s("quiz.not_saved", why=_esc(str(exc))) + "[/]")
+            return
+        result = self.s("quiz.placement_passed" if self.placement_passed
+                        else "quiz.placement_failed")
+        lines.append("[b]" + self.s("quiz.placement_done", correct=n_ok, total=total,
+                                    result=result) + "[/]")
+
+    # ------------------------------------------------------------------ hints / next
+    def action_hint(self) -> None:
+        if self.question_id is None:
+            return
+        q = self.svc.course.questions[self.question_id]
+        if self.hints_used >= len(q.hints):
+            return
+        self.hints_used += 1
+        self.query_one("#hint", Button).label = self._hint_label(q)
+        self._show_hints()
+
+    def _show_hints(self) -> None:
+        if self.question_id is None:
+            return
+        q = self.svc.course.questions[self.question_id]
+        shown = [f"💡 {h.text.get(self.lang)} [dim](−{h.cost:.0%})[/]"
+                 for h in q.hints[: self.hints_used]]
+        for w in self.query("#hints").results(Static):
+            w.update("\n".join(shown))
+
+    async def action_next(self) -> None:
+        svc = self.svc
+        if self.placement:
+            rest = [q for q in self.placement_queue if q not in self.placement_results]
+            if not rest:
+                self.tapp.pop_screen()
+                return
+            await self._load(rest[0], None)
+            return
+        try:
+            nxt = svc.next_item(self.lang)
+        except Exception:
+            nxt = None
+        answered: set[str] = getattr(svc, "answered", set())
+        qid: str | None = None
+        if nxt is not None and nxt.kind not in ("lab", "done"):
+            if nxt.item_id in svc.course.questions and nxt.item_id not in answered:
+                qid = nxt.item_id
+            elif nxt.concept:
+                fresh = [q for q in svc.questions_for(nxt.concept) if q.id not in answered]
+                qid = fresh[0].id if fresh else None
+        if qid is None and self.concept_id:
+            fresh = [q for q in svc.questions_for(self.concept_id) if q.id not in answered]
+            qid = fresh[0].id if fresh else None
+        if qid is None:
+            if nxt is not None and nxt.kind == "lab" and nxt.item_id:
+                self.tapp.pop_screen()
+                self.tapp.open_lab(nxt.item_id)
+                return
+            self.notify(self.s("quiz.no_more"))
+            return
+        await self._load(qid, nxt.concept if nxt is not None and nxt.concept else None)
+
+    async def _load(self, qid: str, concept: str | None) -> None:
+        """Show question ``qid`` (fresh hints, timer and feedback)."""
+        q = self.svc.course.questions[qid]
+        self.question_id = qid
+        self.concept_id = concept or q.concepts[0]
+        self.hints_used = 0
+        self.started = time.perf_counter()
+        self.last_verdict = None
+        self._rendered = ("", -1)
+        await self.recompose()
+        self.after_recompose()
+
+
+_KINDS = {f"quiz.placeholder.{k}" for k in
+          ("expression", "numeric", "equation", "set", "inequality", "asymptotic", "choice",
+           "multi", "ordering", "text", "derivation")}
+
+
+def _esc(text: str) -> str:
+    """Escape Textual markup in learner or grader text (answers like `[a, b]` stay literal)."""
+    from textual.markup import escape
+
+    return escape(text)

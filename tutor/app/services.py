@@ -1,0 +1,877 @@
+"""What the screens ask of the rest of the tutor, in one place, with plain fallbacks.
+
+Screens never import the engine, the grader, the lab runner or the estimator themselves: they call
+``Services``. Each dependency can be injected (tests pass fakes through ``make_app``) or is
+imported lazily from its package on first use; when a package is missing or broken, the call
+raises ``Unavailable`` with a reason the screen shows in words, and the rest of the app works on.
+
+This module imports nothing heavy (no Textual, no sympy, no torch) at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tutor.curriculum.models import Concept, Course, Lab
+
+STATES = ("locked", "ready", "learning", "mastered", "review")
+"""Display states of a concept on the map and home screen."""
+
+
+class Unavailable(Exception):
+    """A dependency is missing or failed; the message says which and why (shown to the learner)."""
+
+
+@dataclass
+class ConceptView:
+    """A concept's state as the app shows it."""
+
+    concept_id: str
+    """Concept id."""
+    state: str
+    """One of ``STATES``."""
+    p_known: float = 0.0
+    """P(known) from the mastery model."""
+    attempts: int = 0
+    """Graded attempts recorded."""
+
+
+@dataclass
+class NextItem:
+    """The recommended next step."""
+
+    kind: str
+    """question | lesson | lab | review | done."""
+    item_id: str | None
+    """Question id, concept id, or lab id."""
+    concept: str | None
+    """The concept it serves, when there is one."""
+    reason: str
+    """Why, in words (localised by whoever produced it)."""
+
+
+@dataclass
+class PacingView:
+    """Where the learner stands in the 20-day plan."""
+
+    plan_day: int
+    """The day the learner's progress has reached."""
+    expected_day: int
+    """The day the calendar says they should be on."""
+    days_ahead: int
+    """plan_day - expected_day (negative: behind)."""
+    hours_left: float
+    """Planned hours not yet done."""
+
+
+@dataclass
+class Recorded:
+    """What recording an attempt changed."""
+
+    before: float
+    """P(known) of the question's first concept before."""
+    after: float
+    """... and after."""
+    unlocked: list[str] = field(default_factory=list)
+    """Concept and lab ids newly unlocked."""
+
+
+@dataclass
+class LabEvent:
+    """One event of a lab run, as the lab screen consumes it."""
+
+    kind: str
+    """progress | log | done | error."""
+    step: int = 0
+    """Steps done (progress)."""
+    total: int = 0
+    """Steps planned (progress)."""
+    loss: float | None = None
+    """Latest loss (progress)."""
+    text: str = ""
+    """Log line or error message."""
+    checks: list[Any] = field(default_factory=list)
+    """``CheckView``s, on the final ``done`` event when the runner checked the artifacts."""
+
+
+@dataclass
+class CheckView:
+    """One lab check's outcome."""
+
+    check_id: str
+    """Check id."""
+    bucket: str
+    """Rubric bucket."""
+    points: float
+    """Points earned."""
+    max_points: float
+    """Points available."""
+    status: str
+    """pass | fail | error."""
+    message: str
+    """What the check found, localised."""
+
+
+@dataclass
+class LabOutcome:
+    """The end of a lab run."""
+
+    ok: bool
+    """Whether the run itself completed."""
+    checks: list[CheckView] = field(default_factory=list)
+    """The checks, when they ran."""
+    error: str | None = None
+    """Why the run or the checks failed."""
+    seconds: float = 0.0
+    """Wall time."""
+
+    @property
+    def points(self) -> tuple[float, float]:
+        return (sum(c.points for c in self.checks), sum(c.max_points for c in self.checks))
+
+
+@dataclass
+class BucketView:
+    """A rubric bucket with its score and evidence."""
+
+    bucket_id: str
+    """concepts | implementation | analysis | innovation."""
+    title: str
+    """Localised title."""
+    weight: int
+    """Weight in percent."""
+    fraction: float | None
+    """Score in 0..1, None when there is no evidence yet."""
+    evidence: list[str] = field(default_factory=list)
+    """Lines of evidence, localised."""
+
+
+def _text(obj: Any, lang: str) -> str:
+    """Localised text from a Text model, a {en, zh-TW} dict or a plain string."""
+    if obj is None:
+        return ""
+    if isinstance(obj, str):
+        return obj
+    if isinstance(obj, dict):
+        return str(obj.get(lang) or obj.get("en") or next(iter(obj.values()), ""))
+    getter = getattr(obj, "get", None)
+    if callable(getter):
+        return str(getter(lang))
+    return str(obj)
+
+
+def _today(clock: Callable[[], datetime]) -> date:
+    return clock().date()
+
+
+class Services:
+    """The app's single door to course, progress, grading, labs and estimates."""
+
+    def __init__(
+        self,
+        *,
+        course: Course | None = None,
+        store: Any = None,
+        engine: Any = None,
+        grader: Any = None,
+        lab_runner: Any = None,
+        estimator: Any = None,
+        learner: str = "default",
+        clock: Callable[[], datetime] | None = None,
+        db_path: str | Path | None = None,
+        curriculum: str | Path | None = None,
+        content_root: Path | None = None,
+    ) -> None:
+        self._course = course
+        self._store = store
+        self._engine = engine
+        self._grader = grader
+        self._lab_runner = lab_runner
+        self._estimator = estimator
+        self.learner = learner
+        """The learner profile whose progress is shown."""
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        """Wall clock; tests inject a fixed one."""
+        self._db_path = Path(db_path) if db_path else None
+        self._curriculum = Path(curriculum) if curriculum else None
+        self._content_root = content_root
+        self.engine_error: str | None = None
+        """Why progress tracking is off, when it is."""
+        self.version = 0
+        """Bumped whenever progress changes, so screens know to refresh."""
+        self._lab_results: dict[str, LabOutcome] = {}
+
+    # ------------------------------------------------------------------ course
+    @property
+    def course(self) -> Course:
+        """The course (loaded on first use)."""
+        if self._course is None:
+            from tutor.curriculum import load_course
+
+            self._course = load_course(self._curriculum)
+        return self._course
+
+    def concept(self, cid: str) -> Concept:
+        return self.course.concepts[cid]
+
+    def concept_title(self, cid: str, lang: str) -> str:
+        c = self.course.concepts.get(cid)
+        if c is not None:
+            return _text(c.title, lang)
+        ext = self.course.externals.get(cid)
+        return _text(ext.title, lang) if ext is not None else cid
+
+    def lab(self, lab_id: str) -> Lab:
+        return self.course.labs[lab_id]
+
+    def content_root(self) -> Path:
+        if self._content_root is not None:
+            return self._content_root
+        course = self.course
+        root = Path(course.root)
+        rel = getattr(course.meta, "content_dir", "../../content")
+        cand = (root / rel).resolve()
+        if cand.is_dir():
+            return cand
+        from tutor.paths import content_dir
+
+        return content_dir()
+
+    def lesson_markdown(self, page: str, lang: str) -> str | None:
+        """The lesson page in ``lang`` (falling back to English), or None when not written."""
+        root = self.content_root()
+        for lg in (lang, "en"):
+            p = root / lg / f"{page}.md"
+            if p.is_file():
+                return p.read_text(encoding="utf-8")
+        return None
+
+    def questions_for(self, cid: str) -> list[Any]:
+        """Questions giving evidence on a concept, by level then id."""
+        qs = [q for q in self.course.questions.values() if cid in q.concepts]
+        return sorted(qs, key=lambda q: (q.level, q.id))
+
+    def generations(self) -> list[list[str]]:
+        """Concept ids by topological generation over the prerequisite edges."""
+        import networkx as nx
+
+        g: Any = nx.DiGraph()
+        concepts = self.course.concepts
+        g.add_nodes_from(concepts)
+        for c in concepts.values():
+            for pre in list(c.requires) + list(c.recommends):
+                if pre in concepts:
+                    g.add_edge(pre, c.id)
+        order = list(concepts)
+        return [sorted(gen, key=order.index) for gen in nx.topological_generations(g)]
+
+    # ------------------------------------------------------------------ progress
+    def now(self) -> datetime:
+        """The injected clock's time, timezone-aware (naive values are taken as UTC)."""
+        now = self.clock()
+        return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+    @property
+    def engine(self) -> Any:
+        """The adaptive engine; an in-memory stand-in (``engine_error`` says why) if it fails."""
+        if self._engine is None:
+            try:
+                from tutor.engine import Engine
+                from tutor.store import Store
+
+                if self._store is None:
+                    from tutor.paths import default_db_path
+
+                    self._store = Store(self._db_path or default_db_path())
+                learner_fn = getattr(self._store, "learner", None)
+                if learner_fn is not None:  # create the profile with the injected clock's date
+                    learner_fn(self.learner, today=self.now().date())
+                self._engine = Engine(self.course, self._store)
+            except Exception as exc:  # missing package or unusable database: say so, go on
+                self.engine_error = f"{type(exc).__name__}: {exc}"
+                self._engine = _MemoryEngine(self.course)
+        return self._engine
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call an engine method with only the keyword arguments it accepts (now, today, lang)."""
+        import inspect
+
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            params = {}  # type: ignore[assignment]
+        return fn(*args, **{k: v for k, v in kwargs.items() if k in params})
+
+    def switch_learner(self, name: str) -> None:
+        """Show another learner profile (created with the clock's date on first use)."""
+        store = self._store
+        self.learner = name
+        learner_fn = getattr(store, "learner", None) if store is not None else None
+        if learner_fn is not None:
+            learner_fn(name, today=self.now().date())
+        self.version += 1
+
+    def set_lang(self, lang: str) -> None:
+        """Language of the engine's reasons and warnings."""
+        eng = self.engine
+        if hasattr(eng, "lang"):
+            eng.lang = lang
+
+    def mastery(self) -> dict[str, ConceptView]:
+        """Every concept's display state."""
+        raw = self._call(self.engine.mastery, self.learner, now=self.now())
+        out: dict[str, ConceptView] = {}
+        for cid in self.course.concepts:
+            st = raw.get(cid)
+            if st is None:
+                out[cid] = ConceptView(cid, "locked")
+                continue
+            p = float(getattr(st, "p_known", 0.0) or 0.0)
+            attempts = int(getattr(st, "attempts", 0) or 0)
+            unlocked = bool(getattr(st, "unlocked", False))
+            state = _display_state(str(getattr(st, "state", "") or ""), unlocked, attempts)
+            out[cid] = ConceptView(cid, state, p, attempts)
+        return out
+
+    def next_item(self, lang: str) -> NextItem:
+        rec = self._call(self.engine.next_item, self.learner, now=self.now(),
+                         today=self.now().date())
+        if rec is None:
+            return NextItem("done", None, None, "")
+        reason = _text(getattr(rec, "reason", ""), lang)
+        key = getattr(rec, "reason_key", None)
+        if key:
+            from tutor.i18n import MESSAGES, t
+
+            if key in MESSAGES:
+                try:
+                    reason = t(key, lang, **dict(getattr(rec, "reason_fields", {}) or {}))  # type: ignore[arg-type]
+                except (KeyError, IndexError):
+                    pass
+        return NextItem(
+            kind=str(getattr(rec, "kind", "question")),
+            item_id=getattr(rec, "id", None),
+            concept=getattr(rec, "concept", None),
+            reason=reason,
+        )
+
+    def due_reviews(self) -> list[str]:
+        fn = getattr(self.engine, "due_reviews", None)
+        if fn is None:
+            return []
+        return [getattr(x, "concept", None) or str(x)
+                for x in self._call(fn, self.learner, now=self.now())]
+
+    def pacing(self) -> PacingView | None:
+        fn = getattr(self.engine, "pacing", None)
+        if fn is None:
+            return None
+        p = fn(self.learner, self.now().date())
+        return PacingView(
+            plan_day=int(getattr(p, "plan_day", 1)),
+            expected_day=int(getattr(p, "expected_day", 1)),
+            days_ahead=int(getattr(p, "days_ahead", 0)),
+            hours_left=float(getattr(p, "hours_left", 0.0)),
+        )
+
+    def lab_status(self) -> dict[str, tuple[bool, str]]:
+        fn = getattr(self.engine, "lab_status", None)
+        raw = fn(self.learner) if fn is not None else {}
+        out: dict[str, tuple[bool, str]] = {}
+        for lab_id in self.course.labs:
+            v = raw.get(lab_id)
+            if v is None:
+                out[lab_id] = (False, "")
+            else:
+                out[lab_id] = (bool(v[0]), str(v[1]) if len(v) > 1 else "")
+        return out
+
+    # placement: the external prerequisites (llm-fundamentals ...) that gate level 1
+    def placement_questions(self, external: str) -> list[str]:
+        fn = getattr(self.engine, "placement_questions", None)
+        qs = list(fn(external)) if fn is not None else []
+        if not qs:
+            qs = [q.id for q in self.course.questions.values() if external in q.concepts]
+        return [q for q in qs if q in self.course.questions]
+
+    def record_placement(self, external: str, correct: int, total: int) -> bool:
+        fn = getattr(self.engine, "record_placement", None)
+        if fn is None:
+            raise Unavailable("placement: the engine has no record_placement")
+        passed = bool(fn(self.learner, external, correct, total))
+        self.version += 1
+        return passed
+
+    def skip_external(self, external: str) -> None:
+        fn = getattr(self.engine, "skip_external", None)
+        if fn is None:
+            raise Unavailable("placement: the engine has no skip_external")
+        fn(self.learner, external)
+        self.version += 1
+
+    def record(self, question: Any, answer: str, verdict: Any, hints_used: int,
+               duration_s: float, seed: int | None) -> Recorded:
+        """Append the attempt; return the mastery change and what unlocked."""
+        cid = next((c for c in question.concepts if c in self.course.concepts),
+                   question.concepts[0])
+        before_states = self.mastery()
+        res = self._call(self.engine.record_attempt, self.learner, question.id, answer, verdict,
+                         hints_used, duration_s, seed, now=self.now())
+        self.version += 1
+        after_states = self.mastery()
+        before = getattr(res, "mastery_before", {}).get(cid) if hasattr(res, "mastery_before") \
+            else None
+        after = getattr(res, "mastery_after", {}).get(cid) if hasattr(res, "mastery_after") \
+            else None
+        if before is None:
+            before = before_states[cid].p_known if cid in before_states else 0.0
+        if after is None:
+            after = after_states[cid].p_known if cid in after_states else before
+        unlocked = [str(x) for x in getattr(res, "newly_unlocked", []) or []]
+        unlocked += [str(x) for x in getattr(res, "newly_unlocked_labs", []) or []]
+        if not hasattr(res, "newly_unlocked"):  # derive it when the engine does not say
+            unlocked = [c for c, v in after_states.items()
+                        if v.state != "locked" and before_states[c].state == "locked"]
+        return Recorded(float(before), float(after), unlocked)
+
+    def seed(self, question_id: str = "") -> int:
+        """The learner's variant seed for a question (the engine's, else a stable hash)."""
+        fn = getattr(self.engine, "variant_seed", None)
+        if fn is not None:
+            return int(fn(self.learner, question_id))
+        import zlib
+
+        return zlib.crc32(f"{self.learner}\0{question_id}".encode()) % 1_000_000
+
+    # ------------------------------------------------------------------ grading
+    @property
+    def grader(self) -> Any:
+        if self._grader is None:
+            try:
+                import graders.answers as ga
+
+                if not hasattr(ga, "grade"):
+                    raise ImportError("graders.answers has no grade()")
+                self._grader = ga
+            except Exception as exc:
+                raise Unavailable(f"answer grader: {exc}") from exc
+        return self._grader
+
+    def prompt(self, question: Any, lang: str) -> str:
+        try:
+            fn = getattr(self.grader, "render_prompt", None)
+            if fn is not None:
+                return str(fn(question, self.seed(question.id), lang))
+        except Unavailable:
+            pass
+        except Exception:
+            pass
+        return _text(question.prompt, lang)
+
+    def preview(self, question: Any, answer: str, lang: str = "en") -> Any:
+        """How the answer is read, before it counts (fast; call from a worker)."""
+        return self._call(self.grader.preview, question, answer, seed=self.seed(question.id), lang=lang)
+
+    def warm_up(self) -> None:
+        """Start the grader's worker pool ahead of the first answer (call from a worker)."""
+        fn = getattr(self.grader, "warm_up", None)
+        if fn is not None:
+            fn()
+
+    def grade(self, question: Any, answer: str, lang: str, hints_used: int) -> Any:
+        return self.grader.grade(question, answer, seed=self.seed(question.id), lang=lang,
+                                 hints_used=hints_used)
+
+    # ------------------------------------------------------------------ labs
+    def lab_readme(self, lab_id: str, lang: str) -> str | None:
+        lab = self.lab(lab_id)
+        if not lab.exercise:
+            return None
+        root = self._exercises_root() / lab.exercise
+        names = ["README.zh-TW.md", "README.md"] if lang == "zh-TW" else ["README.md"]
+        for n in names:
+            p = root / n
+            if p.is_file():
+                return p.read_text(encoding="utf-8")
+        return None
+
+    def _exercises_root(self) -> Path:
+        course = self.course
+        rel = getattr(course.meta, "exercises_dir", "../../exercises")
+        cand = (Path(course.root) / rel).resolve()
+        if cand.is_dir():
+            return cand
+        from tutor.paths import exercises_dir
+
+        return exercises_dir()
+
+    def start_workspace(self, lab_id: str) -> Path:
+        """Copy the starter files into the learner's workspace (never overwriting work)."""
+        runner = self._lab_runner
+        if runner is not None and hasattr(runner, "start"):
+            return Path(runner.start(lab_id))
+        try:
+            from tutor.labs import workspace as ws  # type: ignore[attr-defined]
+        except Exception as exc:
+            raise Unavailable(f"lab workspaces: {exc}") from exc
+        fn = getattr(ws, "start_workspace", None) or getattr(ws, "start", None)
+        if fn is None:
+            raise Unavailable("lab workspaces: tutor.labs.workspace has no start function")
+        return Path(fn(lab_id))
+
+    def run_lab(self, lab_id: str, solution: bool) -> Iterator[LabEvent]:
+        """Run a lab (blocking; call from a worker thread), yielding its events."""
+        runner = self._lab_runner
+        if runner is not None:
+            yield from runner.run(lab_id, solution=solution)
+            return
+        yield from _run_real_lab(self, lab_id, solution)
+
+    def lab_finished(self, lab_id: str, outcome: LabOutcome) -> None:
+        self._lab_results[lab_id] = outcome
+        self.version += 1
+        store = self._store
+        add = getattr(store, "add_lab_run", None) if store is not None else None
+        if add is not None:
+            try:
+                add(self.learner, lab_id, {"ok": outcome.ok, "points": list(outcome.points)})
+            except Exception:  # the store's signature may differ; results stay in memory
+                pass
+
+    def lab_results(self) -> dict[str, LabOutcome]:
+        return dict(self._lab_results)
+
+    # ------------------------------------------------------------------ report
+    def report(self, lang: str) -> list[BucketView]:
+        """The rubric buckets with score and evidence."""
+        from tutor.app.strings import s
+
+        mastery = self.mastery()
+        buckets: list[BucketView] = []
+        for b in self.course.meta.rubric.buckets:
+            ev: list[str] = []
+            frac: float | None = None
+            if b.id == "concepts":
+                n = len(mastery)
+                done = sum(1 for v in mastery.values() if v.state in ("mastered", "review"))
+                mean = sum(v.p_known for v in mastery.values()) / n if n else 0.0
+                attempted = sum(1 for v in mastery.values() if v.attempts)
+                if attempted:
+                    frac = mean
+                ev.append(s("report.ev.mastered", lang, done=done, total=n))
+                ev.append(s("report.ev.mean", lang, mean=f"{mean:.0%}"))
+            elif b.id == "implementation":
+                got = tot = 0.0
+                for lab_id, o in self._lab_results.items():
+                    p, m = o.points
+                    got += p
+                    tot += m
+                    ev.append(f"{lab_id}: {p:g}/{m:g}")
+                if tot:
+                    frac = got / tot
+                if not ev:
+                    ev.append(s("report.ev.no_labs", lang))
+            else:
+                ev.append(s("report.ev.none", lang))
+            buckets.append(BucketView(b.id, _text(b.title, lang), b.weight, frac, ev))
+        return buckets
+
+    def export_report(self, lang: str, directory: Path | None = None) -> list[Path]:
+        """Write the report as JSON and Markdown; return the paths."""
+        from tutor.app.strings import s
+
+        if directory is None:
+            from tutor.paths import user_data_dir
+
+            directory = user_data_dir() / "reports"
+        directory.mkdir(parents=True, exist_ok=True)
+        buckets = self.report(lang)
+        total = sum((b.fraction or 0.0) * b.weight for b in buckets)
+        stem = f"report-{self.learner}"
+        data = {
+            "learner": self.learner,
+            "course": self.course.id,
+            "date": self.clock().isoformat(timespec="seconds"),
+            "total": round(total, 2),
+            "buckets": [
+                {"id": b.bucket_id, "weight": b.weight,
+                 "score": None if b.fraction is None else round(b.fraction * b.weight, 2),
+                 "evidence": b.evidence}
+                for b in buckets
+            ],
+        }
+        jp = directory / f"{stem}.json"
+        jp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        lines = [f"# {s('report.title', lang)} — {self.learner}", "",
+                 f"**{s('report.total', lang)}: {total:.1f} / 100**", ""]
+        for b in buckets:
+            score = "—" if b.fraction is None else f"{b.fraction * b.weight:.1f}"
+            lines.append(f"## {b.title} ({b.weight} %): {score}")
+            lines += [f"- {e}" for e in b.evidence] + [""]
+        mp = directory / f"{stem}.md"
+        mp.write_text("\n".join(lines), encoding="utf-8")
+        return [jp, mp]
+
+    # ------------------------------------------------------------------ estimator
+    def decision_rule(self, params_b: float) -> Any:
+        """The course's decision-tree rule for a model of ``params_b`` billion parameters."""
+        for rule in self.course.meta.decision_tree:
+            hi = rule.max_params_b
+            if rule.min_params_b <= params_b and (hi is None or params_b < hi):
+                return rule
+        return None
+
+    def estimate(self, *, params: float, method: str, gpus: int, precision: str,
+                 rank: int, lang: str = "en") -> EstimateView:
+        """Memory per GPU from graders/estimate.py (see ``_adapt_estimate``)."""
+        return _adapt_estimate(self.estimator, params=params, method=method, gpus=gpus,
+                               precision=precision, rank=rank, lang=lang)
+
+    def advise(self, params_b: float, gpus: int, gpu_mem_gb: float, lang: str = "en") -> str:
+        """The estimator's advice in words."""
+        fn = getattr(self.estimator, "advise", None)
+        if fn is None:
+            raise Unavailable("graders.estimate has no advise()")
+        adv = fn(params_b, gpus, gpu_mem_gb)
+        return _advice_text(adv, lang)
+
+    @property
+    def estimator(self) -> Any:
+        if self._estimator is None:
+            try:
+                import graders.estimate as est
+
+                self._estimator = est
+            except Exception as exc:
+                raise Unavailable(f"memory estimator (graders/estimate.py): {exc}") from exc
+        return self._estimator
+
+
+@dataclass
+class TermView:
+    """One line of a memory estimate."""
+
+    name: str
+    """What the memory holds (weights, gradients, optimizer states, activations ...)."""
+    bytes: float
+    """Bytes per GPU."""
+    formula: str
+    """How it was computed, in symbols."""
+
+
+@dataclass
+class EstimateView:
+    """A memory estimate per GPU."""
+
+    total_bytes: float
+    """Sum of the terms."""
+    terms: list[TermView]
+    """The terms."""
+
+
+def _display_state(engine_state: str, unlocked: bool, attempts: int) -> str:
+    s = engine_state.lower().replace("_", " ").replace("-", " ")
+    if "review" in s:
+        return "review"
+    if "master" in s:
+        return "mastered"
+    if "learn" in s or attempts:
+        return "learning"
+    return "ready" if unlocked else "locked"
+
+
+def _run_real_lab(svc: Services, lab_id: str, solution: bool) -> Iterator[LabEvent]:
+    """Adapter over tutor.labs.runner.LabRun (imported here: the lab stack is heavy)."""
+    try:
+        from tutor.labs import runner as lr
+    except Exception as exc:
+        raise Unavailable(f"lab runner (tutor/labs/runner.py): {exc}") from exc
+    LabRun = getattr(lr, "LabRun", None)
+    if LabRun is None:
+        raise Unavailable("lab runner: tutor.labs.runner has no LabRun")
+    run = LabRun(lab_id, solution=solution)  # adapt once the runner's signature settles
+    for ev in run:
+        kind = str(getattr(ev, "kind", None) or getattr(ev, "event", None) or "log")
+        if kind == "progress":
+            yield LabEvent("progress", int(getattr(ev, "step", 0)), int(getattr(ev, "total", 0)),
+                           getattr(ev, "loss", None))
+        elif kind in ("done", "finished"):
+            yield LabEvent("done")
+        elif kind == "error":
+            yield LabEvent("error", text=str(getattr(ev, "message", "") or ev))
+        else:
+            yield LabEvent("log", text=str(getattr(ev, "line", None) or getattr(ev, "text", ev)))
+
+
+# ---------------------------------------------------------------------- fallback engine
+@dataclass
+class _State:
+    p_known: float
+    attempts: int = 0
+    state: str = "not started"
+    unlocked: bool = False
+
+
+class _MemoryEngine:
+    """Progress in memory only, used when tutor.engine cannot start (the app says so).
+
+    Plain BKT with the course's parameters; a concept is ready when its hard concept
+    prerequisites are mastered; a lab unlocks when its concepts are.
+    """
+
+    def __init__(self, course: Course) -> None:
+        self.course = course
+        self.states: dict[str, _State] = {}
+        self.seen: set[tuple[str, str]] = set()
+
+    def _st(self, cid: str) -> _State:
+        if cid not in self.states:
+            self.states[cid] = _State(self.course.bkt_for(cid).p_init)
+        return self.states[cid]
+
+    def mastery(self, learner: str) -> dict[str, _State]:
+        ready = set(self.ready_concepts(learner))
+        out = {cid: self._st(cid) for cid in self.course.concepts}
+        for cid, st in out.items():
+            st.unlocked = cid in ready or st.state == "mastered"
+        return out
+
+    def _mastered(self, cid: str) -> bool:
+        return cid in self.states and self.states[cid].state == "mastered"
+
+    def ready_concepts(self, learner: str) -> list[str]:
+        cs = self.course.concepts
+        return [c.id for c in cs.values()
+                if all(self._mastered(r) for r in c.requires if r in cs)]
+
+    def lab_status(self, learner: str) -> dict[str, tuple[bool, str]]:
+        out = {}
+        for lab in self.course.labs.values():
+            missing = [c for c in lab.concepts if not self._mastered(c)]
+            out[lab.id] = (not missing, "needs: " + ", ".join(missing) if missing else "")
+        return out
+
+    def record_attempt(self, learner: str, question_id: str, answer: str, verdict: Any,
+                       hints_used: int, duration_s: float, seed: int | None) -> Any:
+        q = self.course.questions[question_id]
+        before_ready = set(self.ready_concepts(learner))
+        correct = getattr(verdict, "status", "") == "correct" and hints_used == 0
+        first = (learner, question_id) not in self.seen
+        self.seen.add((learner, question_id))
+        for cid in q.concepts:
+            if cid not in self.course.concepts:
+                continue
+            st = self._st(cid)
+            st.attempts += 1
+            if first:
+                b = self.course.bkt_for(cid)
+                p = st.p_known
+                if correct:
+                    post = p * (1 - b.p_slip) / (p * (1 - b.p_slip) + (1 - p) * b.p_guess)
+                else:
+                    post = p * b.p_slip / (p * b.p_slip + (1 - p) * (1 - b.p_guess))
+                st.p_known = post + (1 - post) * b.p_transit
+                st.state = "mastered" if st.p_known >= b.threshold else "learning"
+        after_ready = set(self.ready_concepts(learner))
+        return _Res(sorted(after_ready - before_ready))
+
+    def next_item(self, learner: str) -> Any:
+        ready = self.ready_concepts(learner)
+        todo = [c for c in ready if not self._mastered(c)]
+        if not todo:
+            return None
+        todo.sort(key=lambda c: (self._st(c).p_known, list(self.course.concepts).index(c)))
+        cid = todo[0]
+        for q in sorted(self.course.questions.values(), key=lambda q: (q.level, q.id)):
+            if cid in q.concepts and (learner, q.id) not in self.seen:
+                return _Rec("question", q.id, cid, f"lowest mastery among ready concepts: {cid}")
+        return _Rec("lesson", cid, cid, f"lowest mastery among ready concepts: {cid}")
+
+    def due_reviews(self, learner: str) -> list[str]:
+        return []
+
+    def pacing(self, learner: str, today: date) -> Any:
+        done = sum(1 for d in self.course.days
+                   if d.concepts and all(self._mastered(c) for c in d.concepts))
+        left = sum(d.theory_hours + d.practice_hours for d in self.course.days[done:])
+        return PacingView(done + 1, 1, done, left)
+
+
+@dataclass
+class _Res:
+    newly_unlocked: list[str]
+
+
+@dataclass
+class _Rec:
+    kind: str
+    id: str
+    concept: str
+    reason: str
+
+
+def unicode_bar(fraction: float, width: int) -> str:
+    """A bar of ``width`` cells filled to ``fraction`` with eighth blocks."""
+    fraction = min(1.0, max(0.0, fraction if math.isfinite(fraction) else 0.0))
+    eighths = round(fraction * width * 8)
+    full, rem = divmod(eighths, 8)
+    partial = " ▏▎▍▌▋▊▉"[rem] if rem else ""
+    return ("█" * full + partial).ljust(width, "·")[:width]
+
+
+def elapsed(start: float) -> float:
+    return time.perf_counter() - start
+
+
+METHOD_SETUPS: dict[str, dict[str, Any]] = {
+    "full": {"method": "full"},
+    "lora": {"method": "lora"},
+    "qlora": {"method": "qlora"},
+    "zero1": {"method": "full", "zero": 1},
+    "zero2": {"method": "full", "zero": 2},
+    "zero3": {"method": "full", "zero": 3},
+    "offload": {"method": "full", "zero": 3, "offload": "optimizer"},
+}
+"""The calculator's methods as graders.estimate.Setup fields."""
+
+
+def _adapt_estimate(est: Any, *, params: float, method: str, gpus: int, precision: str,
+                    rank: int, lang: str = "en") -> EstimateView:
+    """Call graders.estimate.estimate(Setup(...)) and flatten the breakdown for display."""
+    setup_cls = getattr(est, "Setup", None)
+    fn = getattr(est, "estimate", None)
+    if setup_cls is None or fn is None:
+        raise Unavailable("graders.estimate has no Setup/estimate")
+    fields = METHOD_SETUPS.get(method)
+    if fields is None:
+        raise ValueError(f"unknown method {method!r}")
+    res = fn(setup_cls(params=params, gpus=gpus, precision=precision, rank=rank, **fields))
+    terms: list[TermView] = []
+    for term in res.terms:
+        name = _text(getattr(term, "label", None) or getattr(term, "key", "?"), lang)
+        if getattr(term, "device", "gpu") == "cpu":
+            name += " (CPU)"
+        terms.append(TermView(name, float(term.bytes), str(getattr(term, "formula", ""))))
+    total = getattr(res, "gpu_bytes", None)
+    if total is None:
+        total = sum(t.bytes for t in terms)
+    return EstimateView(float(total), terms)
+
+
+def _advice_text(adv: Any, lang: str) -> str:
+    if isinstance(adv, str):
+        return adv
+    parts = [_text(getattr(adv, "recommendation", ""), lang)]
+    parts += [f"• {_text(r, lang)}" for r in getattr(adv, "reasons", []) or []]
+    estimates = getattr(adv, "estimates", {}) or {}
+    if estimates:
+        parts.append("  " + " · ".join(f"{k}: {v:g} GB" for k, v in estimates.items()))
+    return "\n".join(p for p in parts if p)
