@@ -406,8 +406,9 @@ def run_sandboxed(
         stderr_path = private / "stderr"
         status_path = private / "status.json"
         hidden = [str(Path(h).resolve()) for h in (hide or [])]
-        hidden = [h for h in hidden
-                  if not (str(workdir) + "/").startswith(h.rstrip("/") + "/")]
+        keep = [str(workdir), os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)]
+        hidden = [h for h in hidden  # never hide the run's own directory or the interpreter
+                  if not any((k + "/").startswith(h.rstrip("/") + "/") for k in keep)]
         start = time.monotonic()
         ns: list[str] = []
         if isolation.startswith("namespaces"):

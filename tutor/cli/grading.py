@@ -159,13 +159,15 @@ def grade_command(args: argparse.Namespace) -> int:
                 return 2
             summary = grade_batch(target, lab_dir, out_csv=Path(args.out), jobs=args.jobs,
                                   seed=args.seed, timeout=args.timeout, fmt=args.format,
-                                  learner_db=db, learner=args.learner, lang=lang)
+                                  learner_db=db, learner=args.learner, lang=lang,
+                                  curriculum=getattr(args, "curriculum", None))
             print(_m("batch_done", lang, path=args.out, n=summary.count,
                      errors=summary.grader_errors, wall=summary.wall_s), file=sys.stderr)
             return 1 if summary.count and summary.grader_errors == summary.count else 0
         report, text = grade_to_file(target, lab_dir, seed=args.seed, timeout=args.timeout,
                                      fmt=args.format, out=Path(args.out) if args.out else None,
-                                     learner_db=db, learner=args.learner, lang=lang)
+                                     learner_db=db, learner=args.learner, lang=lang,
+                                     curriculum=getattr(args, "curriculum", None))
     except GraderError as exc:
         print(_m("grader_failed", lang, msg=exc), file=sys.stderr)
         return 1
