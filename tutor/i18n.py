@@ -96,10 +96,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "level {level} of {topic} not reached: master {ids} first",
         "zh-TW": "尚未達到 {topic} 的第 {level} 層級：需先精熟 {ids}",
     },
-    "engine.lock.lab": {"en": "locked: master {ids} first", "zh-TW": "未解鎖：需先精熟 {ids}"},
-    "engine.lab.unlocked": {
-        "en": "unlocked: {ids} mastered", "zh-TW": "已解鎖：已精熟 {ids}",
-    },
+    "engine.lock.lab": {"en": "master {ids} first", "zh-TW": "需先精熟 {ids}"},
+    "engine.lab.unlocked": {"en": "{ids} mastered", "zh-TW": "已精熟 {ids}"},
     "engine.warn.soft": {
         "en": "{concept}: recommended first: {ids}", "zh-TW": "{concept}：建議先學習 {ids}",
     },
@@ -263,6 +261,36 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Reset {id} for {learner}: earlier attempts stay in the log but no longer count.",
         "zh-TW": "已重設 {learner} 的 {id}：先前的作答仍保留在紀錄中，但不再計入。",
     },
+    # answers (tutor check / tutor questions)
+    "check.status": {"en": "Status: {status} (score {score})", "zh-TW": "結果：{status}（得分 {score}）"},
+    "check.read_as": {"en": "Read as: {text}", "zh-TW": "解讀為：{text}"},
+    "check.feedback": {"en": "Feedback: {text}", "zh-TW": "回饋：{text}"},
+    "check.warning": {"en": "Warning: {text}", "zh-TW": "警告：{text}"},
+    "check.note": {"en": "Note: {note}  ({ms} ms)", "zh-TW": "註記：{note}（{ms} 毫秒）"},
+    "check.pitfall": {"en": "Pitfall: {id}", "zh-TW": "常見誤區：{id}"},
+    "check.status.correct": {"en": "correct", "zh-TW": "正確"},
+    "check.status.partial": {"en": "partly correct", "zh-TW": "部分正確"},
+    "check.status.incorrect": {"en": "incorrect", "zh-TW": "錯誤"},
+    "check.status.invalid": {"en": "invalid input (no attempt counted)", "zh-TW": "輸入無效（不計作答次數）"},
+    "check.status.undetermined": {"en": "undetermined", "zh-TW": "無法判定"},
+    "check.status.timeout": {"en": "timed out", "zh-TW": "逾時"},
+    "check.unknown_question": {"en": "error: unknown question id '{id}'", "zh-TW": "錯誤：找不到題目 '{id}'"},
+    "check.usage": {
+        "en": "give QUESTION_ID ANSWER, or --expected EXPR --answer EXPR",
+        "zh-TW": "請提供 QUESTION_ID ANSWER，或 --expected EXPR --answer EXPR",
+    },
+    "check.bad_assumption": {
+        "en": "unknown assumption '{name}' (use {allowed})",
+        "zh-TW": "未知的假設 '{name}'（可用：{allowed}）",
+    },
+    "check.bad_expected": {"en": "error: {error}", "zh-TW": "錯誤：{error}"},
+    "check.question_broken": {"en": "error: the question is broken: {error}", "zh-TW": "錯誤：題目本身有誤：{error}"},
+    "check.course_fallback": {
+        "en": "warning: the course does not validate; reading its questions directly",
+        "zh-TW": "警告：課程未通過驗證；直接讀取題庫",
+    },
+    "questions.none": {"en": "no questions match", "zh-TW": "沒有符合條件的題目"},
+    "questions.count": {"en": "{n} question(s)", "zh-TW": "共 {n} 題"},
 }
 
 
