@@ -34,9 +34,18 @@ class QuestionError(ValueError):
 
 
 def variant(question: Question, seed: int | None) -> dict[str, int]:
-    """The parameter values of variant ``seed`` (None: seed 0, the base variant)."""
-    rng = random.Random(f"{question.id}:{0 if seed is None else seed}")
+    """The parameter values of variant ``seed``.
+
+    ``seed`` None is the base variant: each parameter's first value (or ``min``), the values the
+    question's cases are written for. Any other seed draws from
+    ``random.Random(f"{question.id}:{seed}")`` in declaration order.
+    """
     values: dict[str, int] = {}
+    if seed is None:
+        for name, p in question.params.items():
+            values[name] = p.values[0] if p.values is not None else int(p.min or 0)
+        return values
+    rng = random.Random(f"{question.id}:{seed}")
     for name, p in question.params.items():
         if p.values is not None:
             values[name] = rng.choice(p.values)
@@ -490,16 +499,14 @@ def _grade_derivation(ctx: _Context, answer: str) -> _Outcome:
         if _node_matches(ctx, node, answer, got):
             status, score, note, fb, pit = _from_node(node, lang)
             return _Outcome(status, score, note, fb, pit, shown, warnings)
-    n = len(steps)
     if first_wrong == 1 and start is not None:
         fb = msg("fb.step_start", lang, step=steps[0][1], start=expected[0])
         return _Outcome("incorrect", 0.0, "step-1", fb, interpreted_as=shown, warnings=warnings)
     if first_wrong:
         fb = msg("fb.step_wrong", lang, n=first_wrong, step=steps[first_wrong - 1][1],
                  prev=first_wrong - 1, prev_step=steps[first_wrong - 2][1])
-        score = round(0.5 * (first_wrong - 2) / max(1, n - 1), 4)
-        return _Outcome("partial" if score > 0 else "incorrect", score, f"step-{first_wrong}",
-                        fb, interpreted_as=shown, warnings=warnings)
+        return _Outcome("incorrect", 0.0, f"step-{first_wrong}", fb, interpreted_as=shown,
+                        warnings=warnings)
     return _Outcome("partial", 0.5, "not-reached", msg("fb.step_end", lang),
                     interpreted_as=shown, warnings=warnings)
 

@@ -83,9 +83,9 @@ class _Worker:
     def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any] | None:
         """Send one job; the reply, or None when the worker timed out or died."""
         assert self.proc.stdin is not None
-        deadline = time.monotonic() + timeout
         if not self.wait_ready(time.monotonic() + START_TIMEOUT):
             return None
+        deadline = time.monotonic() + timeout  # start-up (importing sympy) does not count
         try:
             self.proc.stdin.write(json.dumps(payload).encode() + b"\n")
             self.proc.stdin.flush()

@@ -290,6 +290,9 @@ def tokenize(text: str) -> list[Token]:
                     while k < n and s[k].isdigit():
                         k += 1
                     j = k
+                elif not (j + 1 < n and s[j + 1].isascii() and s[j + 1].isalpha()):
+                    # "1.9e" or "2e+": an exponent without digits
+                    raise ParseError("err.bad_number", text=s[i:k], col=col)
             num = s[i:j]
             if len(num) > MAX_DIGITS + 10:
                 raise ParseError("err.number_too_large", col=col)
@@ -423,6 +426,7 @@ class _Parser:
         self.warnings: list[Msg] = []
         self.parens: set[int] = set()  # id() of nodes written inside brackets
         self.names: set[str] = set()
+        self.open: list[Token] = []  # brackets not yet closed, innermost last
 
     # -- helpers
     def peek(self, k: int = 0) -> Token:
@@ -539,6 +543,8 @@ class _Parser:
 
     def nud(self, tok: Token) -> Node:
         if tok.kind == "end":
+            if self.open:
+                raise ParseError("err.unclosed", open=self.open[-1].text, col=self.open[-1].col)
             raise ParseError("err.unexpected_end")
         if tok.kind == "num":
             return self.node(Num(tok.col, _check_number(tok.text, tok.col), tok.text))
@@ -575,17 +581,21 @@ class _Parser:
                 return items[0]
             return self.node(Seq(tok.col, "set", tuple(items)))
         if t == "|":
+            self.open.append(tok)
             inner = self.expr(0)
             self.expect("|", tok)
+            self.open.pop()
             return self.node(Call(tok.col, "abs", (inner,)))
         raise ParseError("err.unexpected", tok=t, col=tok.col)
 
     def comma_list(self, close: str, opener: Token) -> list[Node]:
+        self.open.append(opener)
         items = [self.expr(0)]
         while self.peek().kind == "op" and self.peek().text == ",":
             self.next()
             items.append(self.expr(0))
         self.expect(close, opener)
+        self.open.pop()
         return items
 
     def group(self) -> Node:
@@ -593,8 +603,10 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "op" and tok.text == "{":
             self.next()
+            self.open.append(tok)
             inner = self.expr(0)
             self.expect("}", tok)
+            self.open.pop()
             self.parens.add(id(inner))
             return inner
         return self.expr(BP_POSTFIX)

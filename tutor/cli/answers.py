@@ -1,10 +1,180 @@
-"""Sub-commands of this area are registered here (see tutor/cli/__init__.py)."""
+"""`tutor questions` and `tutor check`: list questions, grade an answer without recording it."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graders.answers.schema import Question
+    from graders.answers.verdict import Verdict
+
+ASSUMPTIONS = ("positive", "integer", "real", "nonnegative", "nonzero")
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     """Add this area's sub-commands to the `tutor` parser."""
+    p = sub.add_parser("questions", parents=parents,
+                       help="list question ids, kinds, levels and concepts")
+    p.add_argument("--concept", metavar="ID", help="only questions on this concept")
+    p.add_argument("--level", type=int, metavar="N", help="only questions of this level")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_questions)
+
+    p = sub.add_parser(
+        "check", parents=parents, help="grade an answer (nothing is recorded)",
+        description="tutor check QUESTION_ID ANSWER [--seed N], or "
+        "tutor check --expected EXPR --answer EXPR [--symbols 'r d k'] [--assume positive,integer]",
+    )
+    p.add_argument("question_id", nargs="?", metavar="QUESTION_ID")
+    p.add_argument("answer_text", nargs="?", metavar="ANSWER")
+    p.add_argument("--seed", type=int, default=None, help="variant seed of a randomised question")
+    p.add_argument("--hints", type=int, default=0, metavar="N",
+                   help="hints used before answering (each costs its score)")
+    p.add_argument("--expected", metavar="EXPR", help="compare against this expression")
+    p.add_argument("--answer", dest="answer_opt", metavar="EXPR", help="the answer (with --expected)")
+    p.add_argument("--symbols", metavar="'r d k'", help="symbols of --expected (default: its names)")
+    p.add_argument("--assume", default="", metavar="positive,integer",
+                   help=f"assumptions on the symbols: {', '.join(ASSUMPTIONS)}")
+    p.add_argument("--timeout", type=float, default=2.0, metavar="S",
+                   help="wall-clock bound of the check in seconds (default 2)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_check, _parser=p)
+
+
+def load_questions(args: argparse.Namespace) -> dict[str, Question]:
+    """The course's questions: through the course loader, or read directly if the course is broken.
+
+    A course that does not validate (for example while lesson pages are still being written) must
+    not stop `tutor check` from grading its questions, so the fallback reads questions/*.yaml with
+    yaml.safe_load and the question schema.
+    """
+    from tutor.cli.common import course_dir, load_course_or_exit
+    from tutor.i18n import t
+
+    try:
+        from tutor.curriculum import CourseError, load_course
+
+        try:
+            return dict(load_course(course_dir(args)).questions)
+        except CourseError:
+            pass
+    except ImportError:  # the loader is missing: only the questions are needed
+        pass
+    qdir = course_dir(args) / "questions"
+    if not qdir.is_dir():
+        load_course_or_exit(args)  # prints the course's problems and exits 1
+        raise SystemExit(1)
+    import yaml
+    from pydantic import ValidationError
+
+    from graders.answers.schema import Question
+
+    print(t("check.course_fallback"), file=sys.stderr)
+    out: dict[str, Question] = {}
+    for path in sorted(qdir.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
+            continue
+        for raw in data.get("questions", []) if isinstance(data, dict) else []:
+            try:
+                q = Question.model_validate(raw)
+            except ValidationError as exc:
+                print(f"{path}: {exc.errors()[0].get('msg')}", file=sys.stderr)
+                continue
+            out[q.id] = q
+    return out
+
+
+def cmd_questions(args: argparse.Namespace) -> int:
+    from graders.answers.grading import render_prompt
+    from tutor.cli.common import print_json
+    from tutor.i18n import t
+
+    questions = load_questions(args)
+    rows = []
+    for q in questions.values():
+        if args.concept and args.concept not in q.concepts:
+            continue
+        if args.level is not None and q.level != args.level:
+            continue
+        rows.append({"id": q.id, "kind": q.kind, "level": q.level, "concepts": q.concepts,
+                     "params": sorted(q.params), "prompt": render_prompt(q, None, args.lang)})
+    rows.sort(key=lambda r: (r["level"], r["id"]))
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print(t("questions.none"))
+        return 0
+    width = max(len(r["id"]) for r in rows)
+    for r in rows:
+        print(f"{r['id']:<{width}}  L{r['level']}  {r['kind']:<10}  {', '.join(r['concepts'])}")
+    print(t("questions.count", n=len(rows)))
+    return 0
+
+
+def _print_verdict(v: Verdict, as_json: bool) -> None:
+    from tutor.cli.common import print_json
+    from tutor.i18n import t
+
+    if as_json:
+        print_json(v.to_json())
+        return
+    print(t("check.status", status=t(f"check.status.{v.status}"), score=f"{v.score:.2f}"))
+    if v.interpreted_as:
+        print(t("check.read_as", text=v.interpreted_as))
+    if v.feedback:
+        print(t("check.feedback", text=v.feedback))
+    for w in v.warnings:
+        print(t("check.warning", text=w))
+    if v.pitfall:
+        print(t("check.pitfall", id=v.pitfall))
+    print(t("check.note", note=v.note, ms=f"{v.elapsed_ms:.0f}"))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from graders.answers.api import check_expressions, grade
+    from graders.answers.grading import QuestionError
+    from tutor.i18n import t
+
+    parser: argparse.ArgumentParser = args._parser
+    if args.timeout <= 0 or args.timeout > 60:
+        parser.error("--timeout must be in (0, 60]")
+    if args.expected is not None:
+        answer = args.answer_opt if args.answer_opt is not None else args.question_id
+        if answer is None or args.answer_text is not None or (
+            args.answer_opt is not None and args.question_id is not None
+        ):
+            parser.error(t("check.usage"))
+        assume = [a.strip() for a in args.assume.replace(" ", ",").split(",") if a.strip()]
+        for a in assume:
+            if a not in ASSUMPTIONS:
+                parser.error(t("check.bad_assumption", name=a, allowed=", ".join(ASSUMPTIONS)))
+        symbols = args.symbols.replace(",", " ").split() if args.symbols else None
+        try:
+            v = check_expressions(args.expected, answer, symbols=symbols, assume=assume,
+                                  timeout=args.timeout, lang=args.lang)
+        except QuestionError as exc:
+            print(t("check.bad_expected", error=str(exc)), file=sys.stderr)
+            return 2
+        _print_verdict(v, args.json)
+        return 0
+    if args.question_id is None or args.answer_text is None or args.answer_opt is not None:
+        parser.error(t("check.usage"))
+    questions = load_questions(args)
+    q = questions.get(args.question_id)
+    if q is None:
+        print(t("check.unknown_question", id=args.question_id), file=sys.stderr)
+        return 2
+    try:
+        v = grade(q, args.answer_text, seed=args.seed, lang=args.lang,
+                  hints_used=max(0, args.hints), timeout=args.timeout)
+    except QuestionError as exc:
+        print(t("check.question_broken", error=str(exc)), file=sys.stderr)
+        return 1
+    _print_verdict(v, args.json)
+    return 0
