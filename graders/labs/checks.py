@@ -1,0 +1,189 @@
+"""Running a lab's automatic checks on a finished run's artifacts.
+
+``run_checks`` runs in the grader's process after every process of the submission is dead. The lab's
+checker module (``graders.labs.<spec.checker>``) recomputes every number from the artifacts
+(safetensors and JSON only; nothing submitted is imported, executed or unpickled) and cross-checks
+what the submission reports. A check that cannot pass because of the submission is a ``fail``; a
+check that could not be evaluated because the grader itself broke is an ``error``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import Field
+
+from graders.labs.spec import CheckSpec, LabSpec
+from graders.schema_base import Model, Text
+
+Status = Literal["pass", "fail", "error"]
+"""pass: full points; fail: the submission does not meet the check; error: the grader broke."""
+
+_PKG_DIR = Path(__file__).resolve().parent
+
+
+class CheckResult(Model):
+    """The outcome of one lab check."""
+
+    id: str
+    """Check id from lab.yaml."""
+    bucket: str
+    """Rubric bucket (implementation, analysis, innovation)."""
+    points: float = Field(ge=0)
+    """Points earned."""
+    max_points: float = Field(ge=0)
+    """Points available."""
+    status: Status
+    """pass, fail or error."""
+    message: Text | str
+    """What was found, in both languages."""
+    details: dict[str, Any] = Field(default_factory=dict)
+    """Recomputed numbers, claimed numbers, tolerances, offending tensors."""
+
+    def text(self, lang: str) -> str:
+        """The message in ``lang``."""
+        return self.message.get(lang) if isinstance(self.message, Text) else self.message
+
+
+@dataclass
+class CheckContext:
+    """Everything a checker may look at."""
+
+    spec: LabSpec
+    """The lab."""
+    out_dir: Path
+    """OUTDIR the run wrote its artifacts into."""
+    submission_dir: Path
+    """The submitted files (read as text at most; never imported)."""
+    heldout: Path | None
+    """The grader's held-out file (None: the lab's default under graders/labs/data)."""
+    seed: int
+    """The seed the run was started with."""
+    data_dir: Path | None = None
+    """The training-data directory the run was given (for validation-split recomputation)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Checker-specific options (tests use it to shorten timeouts)."""
+
+
+class Checker(Protocol):
+    def run(self, ctx: CheckContext) -> dict[str, CheckResult]: ...
+
+
+def grader_data_dir() -> Path:
+    """The grader's own data (held-out splits): graders/labs/data."""
+    return _PKG_DIR / "data"
+
+
+def content_data_dir() -> Path | None:
+    """content/data of a checkout or of an installed wheel (without importing tutor)."""
+    root = _PKG_DIR.parents[1]
+    for cand in (root / "content" / "data", root / "tutor" / "_data" / "content" / "data"):
+        if cand.is_dir():
+            return cand
+    return None
+
+
+def default_heldout(spec: LabSpec) -> Path | None:
+    """The lab's held-out file under graders/labs/data, if it declares one and it exists."""
+    if spec.heldout is None:
+        return None
+    path = grader_data_dir() / spec.heldout
+    return path if path.is_file() else None
+
+
+def default_data_dir(spec: LabSpec) -> Path | None:
+    """The lab's training-data directory under content/data."""
+    base = content_data_dir()
+    if spec.data is None or base is None:
+        return None
+    path = base / spec.data
+    return path if path.is_dir() else None
+
+
+def make_result(
+    check: CheckSpec, status: Status, message: Text | str, details: dict[str, Any] | None = None
+) -> CheckResult:
+    """A result for ``check``: full points on pass, none otherwise."""
+    return CheckResult(
+        id=check.id, bucket=check.bucket, points=check.points if status == "pass" else 0.0,
+        max_points=check.points, status=status, message=message, details=_jsonable(details or {}),
+    )
+
+
+def text(en: str, zh: str) -> Text:
+    """A localised message."""
+    return Text.model_validate({"en": en, "zh-TW": zh})
+
+
+def _jsonable(obj: Any) -> Any:
+    """Details must serialise to JSON: non-finite floats become strings."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    return str(obj)
+
+
+def run_checks(
+    spec: LabSpec,
+    out_dir: Path,
+    submission_dir: Path,
+    heldout: Path | None,
+    seed: int,
+    *,
+    data_dir: Path | None = None,
+    extra: dict[str, Any] | None = None,
+) -> list[CheckResult]:
+    """Every check of ``spec`` on the artifacts in ``out_dir``, in lab.yaml order.
+
+    Never raises for a bad submission; a checker that breaks yields ``error`` results.
+    """
+    ctx = CheckContext(
+        spec=spec, out_dir=Path(out_dir), submission_dir=Path(submission_dir),
+        heldout=Path(heldout) if heldout else default_heldout(spec), seed=seed,
+        data_dir=Path(data_dir) if data_dir else default_data_dir(spec), extra=dict(extra or {}),
+    )
+    try:
+        module = importlib.import_module(f"graders.labs.{spec.checker}")
+        found: dict[str, CheckResult] = module.run(ctx)
+    except Exception as exc:  # the grader broke: say so for every check, never crash the report
+        msg = text(f"grader error: {type(exc).__name__}: {exc}",
+                   f"評分器錯誤：{type(exc).__name__}: {exc}")
+        return [make_result(c, "error", msg) for c in spec.checks]
+    out: list[CheckResult] = []
+    for c in spec.checks:
+        res = found.get(c.id)
+        if res is None:
+            res = make_result(c, "error", text("the checker produced no result for this check",
+                                               "評分器沒有產生此項檢查的結果"))
+        out.append(res)
+    return out
+
+
+def summarise(results: list[CheckResult]) -> dict[str, Any]:
+    """Totals for a report: points earned / available per bucket, and the pass count."""
+    buckets: dict[str, dict[str, float]] = {}
+    for r in results:
+        b = buckets.setdefault(r.bucket, {"points": 0.0, "max_points": 0.0})
+        b["points"] += r.points
+        b["max_points"] += r.max_points
+    return {
+        "passed": sum(r.status == "pass" for r in results),
+        "total": len(results),
+        "errors": sum(r.status == "error" for r in results),
+        "buckets": buckets,
+    }
+
+
+def results_json(results: list[CheckResult]) -> str:
+    """Results as a JSON array (message as {en, zh-TW})."""
+    return json.dumps([r.model_dump(by_alias=True) for r in results], ensure_ascii=False, indent=2)
