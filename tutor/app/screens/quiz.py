@@ -280,7 +280,7 @@ class QuizScreen(TutorScreen):
                             before=f"{rec.before:.2f}", after=f"{rec.after:.2f}",
                             bar=unicode_bar(rec.after, 12)))
         if rec.unlocked:
-            names = [self._name(x) for x in rec.unlocked]
+            names = [self._item_title(x) for x in rec.unlocked]
             lines.append("[green b]" + self.s("quiz.unlocked", names=", ".join(names)) + "[/]")
             self.notify(self.s("quiz.unlocked", names=", ".join(names)), timeout=6)
         solution = getattr(q, "solution", None)
@@ -288,7 +288,7 @@ class QuizScreen(TutorScreen):
             lines.append(f"\n[b]{self.s('quiz.solution')}[/] " + _esc(solution.get(self.lang)))
         fb.update("\n".join(lines))
 
-    def _name(self, item: str) -> str:
+    def _item_title(self, item: str) -> str:
         course = self.svc.course
         if item in course.labs:
             return course.labs[item].title.get(self.lang)
