@@ -490,7 +490,12 @@ def _grade_derivation(ctx: _Context, answer: str) -> _Outcome:
             if algebra.equivalent(steps[i][0], steps[i - 1][0], seed=q.id) != "equal":
                 first_wrong = i + 1
                 break
-    reached = algebra.equivalent(steps[-1][0], target.expr, seed=q.id) == "equal"
+    # every step is equivalent to the start, so "reaching the target" is about its form: the
+    # last line must be the target's canonical form (or in the question's required form)
+    last = steps[-1][0]
+    reached = last == target.expr or (
+        q.form is not None and algebra.is_form(last, q.form)
+        and algebra.equivalent(last, target.expr, seed=q.id) == "equal")
     if not first_wrong and reached:
         return _Outcome("correct", 1.0, "correct", msg("fb.correct", lang), interpreted_as=shown,
                         warnings=warnings)

@@ -910,7 +910,8 @@ def render(node: Node) -> str:
             return f"{left}^{right}"
         if lp < p or (node.op in "*/" and isinstance(node.left, Bin) and node.left.op == "/"):
             left = f"({left})"
-        if rp < p or (rp == p and node.op in "-/") or (
+        right_same = rp == p and not (isinstance(node.right, Bin) and node.right.implicit)
+        if rp < p or (rp == p and node.op in "-/") or (right_same and isinstance(node.right, Bin)) or (
             node.op == "*" and isinstance(node.right, Bin) and node.right.op == "/"
         ) or (node.op == "+" and isinstance(node.right, Neg)):
             right = f"({right})"
