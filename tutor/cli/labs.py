@@ -35,6 +35,8 @@ def _register_lab(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
     ls = lab_sub.add_parser("list", parents=parents, help="the lab catalogue")
     ls.add_argument("--json", action="store_true", help="print JSON")
+    ls.add_argument("--learner", default=argparse.SUPPRESS,
+                    help="learner whose lock states are shown (default: default)")
     ls.set_defaults(handler=_lab_list)
 
     st = lab_sub.add_parser("start", parents=parents, help="copy a lab's starter files")
@@ -53,6 +55,7 @@ def _register_lab(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     ck.add_argument("lab_id", metavar="ID")
     ck.add_argument("--solution", action="store_true", help="check the reference solution")
     ck.add_argument("--seed", type=int, default=0)
+    ck.add_argument("--out", metavar="DIR", help="output directory (default: a fresh one)")
     ck.add_argument("--json", action="store_true", help="print JSON")
     ck.set_defaults(handler=_lab_check)
 
