@@ -140,3 +140,15 @@ def test_pacing_days_ahead_behind_and_hours(tmp_path: Path) -> None:
     # far past the end: expected day is clamped to the last day
     assert e.pacing("a", T0.date() + timedelta(days=100)).expected_day == 4
     assert not p.finished
+
+
+def test_early_pass_is_not_a_review_but_an_early_failure_is(tmp_path: Path) -> None:
+    e = make_engine(tmp_path)
+    master(e, "a", "basics", now=T0)
+    due = e.mastery("a", now=T0)["basics"].due
+    e.record_attempt("a", "q-basics-1", "a", CORRECT, now=T0 + timedelta(hours=1))
+    assert len(e.state("a").review_logs) == 1  # only the Good at mastery
+    assert e.mastery("a", now=T0)["basics"].due == due
+    e.record_attempt("a", "q-basics-2", "b", INCORRECT, now=T0 + timedelta(hours=2))
+    assert [int(log.rating) for _, log in e.state("a").review_logs] == [3, 1]
+    assert e.mastery("a", now=T0)["basics"].state == "needs_review"

@@ -126,3 +126,24 @@ def test_mastered_stays_unlocked_after_a_failed_review(tmp_path: Path) -> None:
     e.record_attempt("a", "q-basics-1", "b", INCORRECT, now=T0)
     assert e.mastery("a")["basics"].state == "needs_review"
     assert e.is_unlocked("a", "peft-idea")
+
+
+def test_incremental_readiness_matches_a_full_recompute(tmp_path: Path) -> None:
+    import random
+    from datetime import timedelta
+
+    from fixtures.engine_course.engine_helpers import INCORRECT
+
+    rng = random.Random(7)
+    e = make_engine(tmp_path)
+    e.skip_external("a", "ext-math")
+    qids = [q for q in e.course.questions if not q.startswith("place-")]
+    for k in range(120):
+        q = rng.choice(qids)
+        verdict = CORRECT if rng.random() < 0.8 else INCORRECT
+        e.record_attempt("a", q, "a", verdict, now=T0 + timedelta(minutes=k))
+        if k % 10 == 0:
+            fresh = make_engine(tmp_path)
+            assert e.ready_concepts("a", include_mastered=True) == fresh.ready_concepts(
+                "a", include_mastered=True)
+    assert len(e.ready_concepts("a", include_mastered=True)) > 3

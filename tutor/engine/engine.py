@@ -199,6 +199,20 @@ class LockReason:
     """For the level rule: the topic."""
 
 
+@dataclass(frozen=True)
+class _ReadyCache:
+    """The ready set of one learner state, and what it was computed from."""
+
+    state: LearnerState
+    """The state object (a rebuild makes a new one)."""
+    externals_version: int
+    """``state.externals_version`` at the time."""
+    mastered: int
+    """``len(state.mastered_order)`` at the time."""
+    ready: frozenset[str]
+    """Ready concepts."""
+
+
 def _pct(p: float) -> str:
     return f"{round(p * 100)}%"
 
@@ -215,7 +229,7 @@ class Engine:
         self.scheduler = make_scheduler()
         self._states: dict[str, LearnerState] = {}
         self._learners: dict[str, LearnerRow] = {}
-        self._ready_cache: dict[str, tuple[int, frozenset[str]]] = {}
+        self._ready_cache: dict[str, _ReadyCache] = {}
 
     # -- learners and state -----------------------------------------------------------------
 
@@ -271,11 +285,29 @@ class Engine:
     # -- unlocking --------------------------------------------------------------------------
 
     def _ready_set(self, state: LearnerState, learner: str) -> frozenset[str]:
+        """Ready concepts, maintained incrementally: readiness only grows when a concept is
+        mastered (then only its dependents can change) and is recomputed in full when external
+        prerequisites change or the state was rebuilt."""
         cached = self._ready_cache.get(learner)
-        if cached is not None and cached[0] == state.version and cached[1] is not None:
-            return cached[1]
-        ready = frozenset(c for c in self.course.concepts if self._is_ready(state, c))
-        self._ready_cache[learner] = (state.version, ready)
+        if (
+            cached is not None
+            and cached.state is state
+            and cached.externals_version == state.externals_version
+        ):
+            if cached.mastered == len(state.mastered_order):
+                return cached.ready
+            new = state.mastered_order[cached.mastered:]
+            grown = set(cached.ready).union(new)
+            for m in new:
+                for d in self.index.dependents.get(m, ()):
+                    if d not in grown and self._is_ready(state, d):
+                        grown.add(d)
+            ready = frozenset(grown)
+        else:
+            ready = frozenset(c for c in self.course.concepts if self._is_ready(state, c))
+        self._ready_cache[learner] = _ReadyCache(
+            state, state.externals_version, len(state.mastered_order), ready
+        )
         return ready
 
     def _is_ready(self, state: LearnerState, c: str) -> bool:
@@ -403,6 +435,23 @@ class Engine:
         out.sort(key=lambda d: (not d.failed, d.due, self.index.order[d.concept]))
         return out
 
+    def _first_due(self, state: LearnerState, now: datetime) -> list[DueReview]:
+        best: tuple[bool, datetime, int] | None = None
+        best_c = ""
+        order = self.index.order
+        failed = state.failed
+        for c, card in state.cards.items():
+            is_failed = c in failed
+            if is_failed or card.due <= now:
+                key = (not is_failed, card.due, order[c])
+                if best is None or key < best:
+                    best, best_c = key, c
+        if best is None:
+            return []
+        card = state.cards[best_c]
+        r = self.scheduler.get_card_retrievability(card, now)
+        return [DueReview(best_c, card.due, r, best_c in failed)]
+
     # -- recording --------------------------------------------------------------------------
 
     def record_attempt(
@@ -455,7 +504,11 @@ class Engine:
                 note=verdict.note,
             ),
         )
-        state, obs = self._refresh(learner)
+        # Apply what is new in the log (ours, and any other process's) without re-checking the
+        # event watermark: an event written meanwhile triggers a rebuild on the next call.
+        obs: list[Observation] = []
+        for attempt in self.store.attempts(row.id, after_id=state.last_attempt_id):
+            obs.extend(state.apply_attempt(attempt))
         mine = [o for o in obs if o.attempt_id == attempt_id]
         ready_after = self._ready_set(state, learner)
         labs_after = {lab for lab, s in self._lab_unlocked(state).items() if s}
@@ -575,8 +628,8 @@ class Engine:
         ready = self._ready_set(state, learner)
         concepts = self.course.concepts
 
-        # 1. due reviews
-        for d in self._due(state, now):
+        # 1. due reviews (only the first is needed: no retrievability for the others)
+        for d in self._first_due(state, now):
             title = concepts[d.concept].title.get(self.lang)
             key = "engine.reason.review_failed" if d.failed else "engine.reason.review_due"
             fields = {"concept": title, "r": _pct(d.retrievability)}

@@ -12,10 +12,12 @@ Rules applied per (attempt, concept) pair, in log order:
 * BKT: only the *first* attempt at an item updates the concept (per (item, concept) pair);
   it is an observed "correct" only when the status is ``correct`` and no hint was used.
 * Once P(known) reaches the concept's threshold the concept is *mastered*: a fsrs card is created
-  with a ``Good`` review at that moment. Every later counted attempt on the concept (first or
-  repeated item) is a review of that card: ``Good`` (correct, no hint), ``Hard`` (correct with a
-  hint, or partial), ``Again`` (incorrect). ``Again`` makes the state *needs review*; the next
-  passing review makes it *mastered* again.
+  with a ``Good`` review at that moment. A later counted attempt on the concept (first or
+  repeated item) is a review of that card when the card is due, when the concept needs review,
+  or when the answer fails: ``Good`` (correct, no hint), ``Hard`` (correct with a hint, or
+  partial), ``Again`` (incorrect). A passing answer before the due date is not a review (it would
+  only stretch the interval on a memory that was never tested by time). ``Again`` makes the state
+  *needs review*; the next passing review makes it *mastered* again.
 * Resets (events) void earlier pairs: ``reset --all`` voids everything before it, ``reset --item
   Q`` the attempts at question Q, ``reset --item C`` the pairs of concept C. Voided pairs are
   skipped as if they never happened (they stay in the log).
@@ -29,10 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from fsrs import Card, Rating
+
 from tutor.engine.bkt import bkt_update
 
 if TYPE_CHECKING:
-    from fsrs import Card, ReviewLog, Scheduler
+    from fsrs import ReviewLog, Scheduler
 
     from tutor.engine.index import CourseIndex, GroupKey
     from tutor.store.db import AttemptRow, EventRow
@@ -162,7 +166,11 @@ class LearnerState:
     last_event_id: int = 0
     """Largest event id applied."""
     version: int = 0
-    """Bumped on every change (caches key on it)."""
+    """Bumped on every change."""
+    mastered_order: list[str] = field(default_factory=list)
+    """``ever_mastered`` in the order concepts were mastered (incremental unlock updates)."""
+    externals_version: int = 0
+    """Bumped when ``externals_met`` may have changed (readiness must be recomputed)."""
     voids: Voids = field(default_factory=Voids)
     """Resets in force."""
 
@@ -179,8 +187,6 @@ class LearnerState:
 
     def apply_attempt(self, a: AttemptRow) -> list[Observation]:
         """Advance the state by one logged attempt; returns what it did per concept."""
-        from fsrs import Card, Rating
-
         self.last_attempt_id = max(self.last_attempt_id, a.id)
         self.version += 1
         out: list[Observation] = []
@@ -212,7 +218,9 @@ class LearnerState:
             review: int | None = None
             newly = False
             card = self.cards.get(c)
-            if card is not None:
+            if card is not None and (
+                rating == Rating.Again or c in self.failed or card.due <= a.created_at
+            ):
                 card, log = self.scheduler.review_card(card, rating, a.created_at)
                 self.cards[c] = card
                 self.review_logs.append((c, log))
@@ -221,7 +229,7 @@ class LearnerState:
                     self.failed.add(c)
                 else:
                     self.failed.discard(c)
-            elif after >= params.threshold:
+            elif card is None and after >= params.threshold:
                 card, log = self.scheduler.review_card(
                     Card(card_id=card_id_for(c)), Rating.Good, a.created_at
                 )
@@ -232,6 +240,7 @@ class LearnerState:
                 newly = c not in self.ever_mastered
                 if newly:
                     self.ever_mastered.add(c)
+                    self.mastered_order.append(c)
                     self.group_mastered[index.group[c]] += 1
             out.append(Observation(a.id, c, counted, correct, before, after, review, newly))
         return out
@@ -240,6 +249,7 @@ class LearnerState:
         """Apply a placement or skip event (resets are applied through ``voids`` by replay)."""
         self.last_event_id = max(self.last_event_id, e.id)
         self.version += 1
+        self.externals_version += 1
         if e.kind not in ("placement", "skip") or e.item_id is None:
             return
         if e.id < self.voids.all_before_event:

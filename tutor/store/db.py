@@ -191,9 +191,23 @@ _ATTEMPT_COLS = (
 )
 
 
+_concepts_cache: dict[str, tuple[str, ...]] = {}
+
+
+def _concepts(text: str) -> tuple[str, ...]:
+    # The same few thousand concept lists repeat across a log; decoding each once halves the
+    # cost of reading 100,000 attempts.
+    got = _concepts_cache.get(text)
+    if got is None:
+        got = tuple(json.loads(text))
+        if len(_concepts_cache) < 100_000:
+            _concepts_cache[text] = got
+    return got
+
+
 def _attempt(row: tuple[Any, ...]) -> AttemptRow:
     return AttemptRow(
-        id=row[0], learner_id=row[1], item_id=row[2], concepts=tuple(json.loads(row[3])),
+        id=row[0], learner_id=row[1], item_id=row[2], concepts=_concepts(row[3]),
         answer=row[4], status=row[5], score=row[6], hints_used=row[7], duration_s=row[8],
         created_at=parse_ts(row[9]), seed=row[10], note=row[11],
     )
