@@ -774,6 +774,16 @@ def _has_symbolic_power(node: Node) -> bool:
     return False
 
 
+def _has_call(node: Node, name: str) -> bool:
+    if isinstance(node, Call):
+        return node.name == name or any(_has_call(a, name) for a in node.args)
+    if isinstance(node, Bin):
+        return _has_call(node.left, name) or _has_call(node.right, name)
+    if isinstance(node, Neg):
+        return _has_call(node.arg, name)
+    return False
+
+
 def check_bounds(node: Node, scale: float = 1.0) -> None:
     """Reject trees whose evaluation could be huge: big exponents, towers, factorials."""
     if isinstance(node, Bin):
@@ -801,6 +811,9 @@ def check_bounds(node: Node, scale: float = 1.0) -> None:
             v = _const_value(node.args[0])
             if v is not None and (math.isnan(v) or abs(v) > MAX_FACTORIAL):
                 raise ParseError("err.factorial_too_large", col=node.col)
+            if v is None and (_has_call(node.args[0], "factorial")
+                              or _has_symbolic_power(node.args[0])):
+                raise ParseError("err.factorial_too_large", col=node.col)  # (n!)!, (2^n)!
         if node.name == "exp":
             v = _const_value(node.args[0])
             if v is not None and (math.isnan(v) or abs(v) > 10**6):

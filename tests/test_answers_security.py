@@ -1,0 +1,164 @@
+"""Hostile answers: nothing runs, every check ends within its bound, memory stays bounded."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from graders.answers import pool as pool_mod
+from graders.answers.api import check_expressions, grade
+from graders.answers.grading import preview
+from graders.answers.schema import Question
+from graders.answers.verdict import STATUSES
+
+TIMEOUT = 2.0
+SLACK = 3.0  # IPC, and starting a replacement worker after a kill (not part of the bound)
+CANARY = Path(f"/tmp/answers-canary-{os.getpid()}")
+MAX_RSS_KB = 512 * 1024
+
+
+def _question(kind: str = "expression", **extra: object) -> Question:
+    base: dict[str, object] = {
+        "id": f"hostile-{kind}", "level": 1, "concepts": ["c"], "kind": kind,
+        "prompt": {"en": "p", "zh-TW": "p"},
+        "symbols": {"r": ["positive", "integer"], "d": ["positive", "integer"],
+                    "k": ["positive", "integer"]},
+        "answer": "r*(d+k)/(d*k)", "cases": [{"answer": "1", "status": "correct"}],
+    }
+    base.update(extra)
+    return Question.model_validate(base)
+
+
+QUESTIONS = [
+    _question(),
+    _question("numeric", answer="65536"),
+    _question("derivation", answer=["r*(d+k)/(d*k)", "r/k + r/d"]),
+    _question("asymptotic", answer="O(r*(d+k))"),
+    _question("set", answer="{r, d}"),
+]
+
+HAND = [
+    f"__import__('os').system('touch {CANARY}')",
+    f"eval(\"open('{CANARY}', 'w')\")",
+    f"exec('import os; os.system(\"touch {CANARY}\")')",
+    f"open('{CANARY}', 'w').write('x')",
+    "().__class__.__bases__[0].__subclasses__()",
+    "().__class__",
+    "x.__class__",
+    "__builtins__",
+    "lambda: 0",
+    "lambda x: x",
+    "globals()",
+    "sympify('x')",
+    "Symbol('x')",
+    "import os",
+    "os.system('ls')",
+    "'; DROP TABLE attempts; --",
+    "9**9**9**9",
+    "9^9^9^9",
+    "factorial(10**10)",
+    "(10**10)!",
+    "((9**9)**9999)**9999",
+    "(x+y)^1000",
+    "((x+1)^999)^999",
+    "2^(2^(2^x))",
+    "exp(exp(exp(x)))",
+    "exp(10^9)",
+    "(n!)!",
+    "x!!!!!!",
+    "9" * 5000,
+    "1e999999",
+    "1" + "0" * 200,
+    "0.0000000000000000000000000000000000000000000000000000000001",
+    "x" * 100_000,
+    "(" * 10_000 + "x" + ")" * 10_000,
+    "(" * 100_000,
+    "-" * 10_000 + "x",
+    "+".join(["x"] * 5000),
+    "sqrt(" * 1000 + "x" + ")" * 1000,
+    "1/0",
+    "0/0",
+    "log(0)",
+    "oo - oo",
+    "zoo",
+    "nan",
+    "\x00",
+    "x\u202e+1",
+    "🙂 + 1",
+    "\\input{/etc/passwd}",
+    "\\def\\x{1}",
+    "$$x$$",
+    "{" * 500 + "}" * 500,
+    "[" * 500 + "]" * 500,
+    "|" * 501,
+    "a = " * 500 + "b",
+    "r(d+k)/(dk); " * 300,
+    "\n".join(["r*(d+k)/(d*k)"] * 200),
+    "2^(r*d*k*r*d*k)",
+]
+
+
+def _check(question: Question, answer: str) -> None:
+    t0 = time.monotonic()
+    v = grade(question, answer, timeout=TIMEOUT)
+    took = time.monotonic() - t0
+    assert v.status in STATUSES
+    assert 0.0 <= v.score <= 1.0
+    assert took <= TIMEOUT + SLACK, (answer[:80], took)
+    assert not CANARY.exists(), "code ran"
+
+
+@pytest.mark.parametrize("answer", HAND, ids=[h[:40] for h in HAND])
+def test_hand_list(answer: str) -> None:
+    for q in QUESTIONS[:3]:
+        _check(q, answer)
+    pv = preview(QUESTIONS[0], answer)
+    assert pv.valid or pv.error
+
+
+@pytest.mark.parametrize("answer", HAND[:20], ids=[h[:40] for h in HAND[:20]])
+def test_hand_list_as_expected_expression(answer: str) -> None:
+    from graders.answers.grading import QuestionError
+
+    try:
+        v = check_expressions(answer, "x", timeout=TIMEOUT)
+        assert v.status in STATUSES
+    except QuestionError:
+        pass  # an unreadable --expected is a usage error, not a crash
+    assert not CANARY.exists()
+
+
+FUZZ_ALPHABET = list("rdkxyN_0123456789+-*/^()[]{}|=<>!%,.;: \\eπψΨσβ√²³×÷·−'\"`$#@&~?\n") + [
+    "__", "import", "os", "lambda", "exec", "eval", "**", "\\frac", "\\sqrt", "\\left(",
+    "\\right)", "log", "exp", "sqrt", "sigmoid", "O(", "9**9", "factorial(", "1e9",
+]
+fuzz = st.one_of(
+    st.text(max_size=60),
+    st.lists(st.sampled_from(FUZZ_ALPHABET), max_size=40).map("".join),
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=10_000, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(answer=fuzz, which=st.integers(0, len(QUESTIONS) - 1))
+def test_fuzz_never_runs_code_never_hangs(answer: str, which: int) -> None:
+    _check(QUESTIONS[which], answer)
+
+
+def test_memory_stays_bounded() -> None:
+    for answer in HAND[16:30]:
+        _check(QUESTIONS[0], answer)
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # reaped workers
+    pool = pool_mod.get_pool()
+    assert self_kb < MAX_RSS_KB, self_kb
+    assert children_kb < MAX_RSS_KB, children_kb
+    assert pool.peak_worker_rss_kb < MAX_RSS_KB, pool.peak_worker_rss_kb
+    assert pool_mod.MEMORY_LIMIT_MB <= 512
