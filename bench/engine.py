@@ -155,11 +155,12 @@ def log_attempts(store: Any, course: Any, learner_id: int, n: int, seed: int, st
 
 def naive_rebuild(engine: Any, learner: str) -> Any:
     """Baseline: fetch the log one attempt at a time (a query per attempt), then replay."""
-    from tutor.engine.state import replay
+    from tutor.engine.state import replay, replay_rows
 
     row = engine.learner(learner)
     attempts = [engine.store.attempt(i) for i in engine.store.attempt_ids(row.id)]
-    return replay(row.id, engine.index, attempts, engine.store.events(row.id), engine.scheduler)
+    return replay(row.id, engine.index, replay_rows(a for a in attempts if a is not None),
+                  engine.store.events(row.id), engine.scheduler)
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:

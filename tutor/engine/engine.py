@@ -258,7 +258,7 @@ class Engine:
         """Recompute the learner's whole state from the logs (and cache it)."""
         row = self.learner(learner)
         state = replay(
-            row.id, self.index, self.store.attempts(row.id), self.store.events(row.id),
+            row.id, self.index, self.store.replay_rows(row.id), self.store.events(row.id),
             self.scheduler,
         )
         self._states[learner] = state
@@ -800,7 +800,7 @@ def observations_for_export(
     """Replay the learner's logs and return every per-concept observation (pyBKT export)."""
     row = engine.learner(learner)
     obs: list[Observation] = []
-    state = replay(row.id, engine.index, engine.store.attempts(row.id),
+    state = replay(row.id, engine.index, engine.store.replay_rows(row.id),
                    engine.store.events(row.id), engine.scheduler, on_observation=obs)
     return state, obs
 

@@ -372,6 +372,18 @@ class Store:
         ).fetchall()
         return [_attempt(r) for r in rows]
 
+    def replay_rows(
+        self, learner_id: int
+    ) -> list[tuple[int, str, tuple[str, ...], str, int, datetime]]:
+        """(id, item, concepts, status, hints used, time) of the learner's attempts, in order:
+        only what the engine's replay reads (a third of the cost of full ``AttemptRow``s)."""
+        rows = self._db.execute(
+            "SELECT id, item_id, concepts, status, hints_used, created_at FROM attempts "
+            "WHERE learner_id = ? ORDER BY id",
+            (learner_id,),
+        ).fetchall()
+        return [(r[0], r[1], _concepts(r[2]), r[3], r[4], parse_ts(r[5])) for r in rows]
+
     def attempt(self, attempt_id: int) -> AttemptRow | None:
         """One attempt by id (the naive per-row access the benchmark compares against)."""
         row = self._db.execute(
