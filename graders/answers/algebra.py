@@ -179,8 +179,10 @@ def _is_bad(v: Any) -> bool:
     return bool(v.has(sp.nan, sp.zoo, sp.oo, -sp.oo)) or v is sp.nan
 
 
-def _numeric(v: Any) -> complex | None:
-    """A finite complex value with DIGITS precision, or None."""
+def _numeric_mp(v: Any) -> Any:
+    """A finite mpmath complex with DIGITS precision, or None."""
+    import mpmath
+
     try:
         n = sp.N(v, DIGITS)
     except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
@@ -190,27 +192,33 @@ def _numeric(v: Any) -> complex | None:
     re_, im_ = n.as_real_imag()
     if not (re_.is_Number and im_.is_Number):
         return None
-    return complex(float(re_), float(im_)) if abs(float(re_)) < 1e300 else None
+    with mpmath.workdps(DIGITS):
+        return mpmath.mpc(mpmath.mpf(re_), mpmath.mpf(im_))
+
+
+def _numeric(v: Any) -> complex | None:
+    """A finite complex value (double precision), or None."""
+    n = _numeric_mp(v)
+    if n is None:
+        return None
+    z = complex(n)
+    return z if abs(z.real) < 1e300 and abs(z.imag) < 1e300 else None
 
 
 def _close(a: Any, b: Any) -> bool | None:
-    """Whether two evaluated values agree (exactly, or to ~25 digits); None if undefined."""
+    """Whether two evaluated values agree (exactly, or to ~20 digits); None if undefined."""
+    import mpmath
+
     if _is_bad(a) or _is_bad(b):
         return None
     if a.is_Rational and b.is_Rational:
         return bool(a == b)
-    try:
-        d = sp.N(a - b, DIGITS)
-        scale = sp.N(abs(a) + abs(b), DIGITS)
-    except (TypeError, ValueError, ArithmeticError):
+    na, nb = _numeric_mp(a), _numeric_mp(b)
+    if na is None or nb is None:
         return None
-    if _is_bad(d) or _is_bad(scale):
-        return None
-    dr, di = d.as_real_imag()
-    if not (dr.is_Number and di.is_Number and scale.is_Number):
-        return None
-    mag = math.hypot(float(dr), float(di))
-    return mag <= 1e-20 * max(float(scale), 1e-30) or mag == 0.0
+    with mpmath.workdps(DIGITS):
+        scale = max(abs(na), abs(nb))
+        return bool(abs(na - nb) <= mpmath.mpf("1e-20") * scale or scale == 0)
 
 
 def _subs(e: Any, pt: dict[Any, Any]) -> Any:
@@ -220,31 +228,70 @@ def _subs(e: Any, pt: dict[Any, Any]) -> Any:
     return v
 
 
+def is_rational_function(e: Any) -> bool:
+    """Only +, ·, integer powers of symbols and rationals: exact evaluation is cheap."""
+    for node in sp.preorder_traversal(e):
+        if node.is_Symbol or node.is_Rational or node.is_Add or node.is_Mul:
+            continue
+        if node.is_Pow and node.exp.is_Integer:
+            continue
+        return False
+    return True
+
+
+def _evalf_at(e: Any, pt: dict[Any, Any]) -> Any:
+    """Evaluate numerically at a point without building the exact value (logs, roots …)."""
+    import mpmath
+
+    try:
+        n = e.evalf(DIGITS, subs=pt)
+    except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
+        return None
+    if n.free_symbols or _is_bad(n):
+        return None
+    re_, im_ = n.as_real_imag()
+    if not (re_.is_Number and im_.is_Number):
+        return None
+    with mpmath.workdps(DIGITS):
+        return mpmath.mpc(mpmath.mpf(re_), mpmath.mpf(im_))
+
+
+def _agree(a: Any, b: Any, pt: dict[Any, Any], exact: bool) -> bool | None:
+    """Whether a and b agree at the point; None when either is undefined there."""
+    import mpmath
+
+    if exact:
+        return _close(_subs(a, pt), _subs(b, pt))
+    na, nb = _evalf_at(a, pt), _evalf_at(b, pt)
+    if na is None or nb is None:
+        return None
+    with mpmath.workdps(DIGITS):
+        scale = max(abs(na), abs(nb))
+        return bool(abs(na - nb) <= mpmath.mpf("1e-20") * scale or scale == 0)
+
+
 def equivalent(a: sp.Expr, b: sp.Expr, *, seed: object = "") -> Outcome:
     """The equivalence ladder: structural, random points, simplification."""
     if a == b:
         return "equal"
     try:
         free = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+        exact = is_rational_function(a) and is_rational_function(b)
         valid = 0
-        numeric_only = True
         for pt in points(free, _rng(a, b, seed)) if free else [{}]:
-            va, vb = _subs(a, pt), _subs(b, pt)
-            same = _close(va, vb)
+            same = _agree(a, b, pt, exact)
             if same is None:
                 continue
             if not same:
                 return "different"
             valid += 1
-            if va.is_Rational and vb.is_Rational:
-                numeric_only = False
-        if valid >= (MIN_VALID_POINTS if free else 1) and not numeric_only:
+        if valid >= (MIN_VALID_POINTS if free else 1):
+            # exact agreement at random points decides for rational functions (Schwartz-Zippel);
+            # otherwise agreement to 20 digits at every random point
             return "equal"
-        diff = sp.simplify(a - b)
+        diff = sp.simplify(a - b)  # the points could not decide (undefined at most of them)
         if diff == 0:
             return "equal"
-        if valid >= (MIN_VALID_POINTS if free else 1):
-            return "equal"  # agree to 25+ digits at every point
         return "undetermined"
     except (TypeError, ValueError, ArithmeticError, AttributeError, NotImplementedError):
         return "undetermined"
