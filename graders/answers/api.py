@@ -46,7 +46,7 @@ def grade(question: Question, answer: str, *, seed: int | None = None, lang: str
                        elapsed_ms=(time.perf_counter() - t0) * 1000)
     qjson = question.model_dump_json(by_alias=True)
     key = (question_key(qjson), seed, _normalised(question, answer, pv.interpreted_as), lang,
-           hints_used)
+           hints_used, tuple(pv.warnings))
     pool = get_pool()
     hit = pool.cached(key)
     if hit is not None:
