@@ -92,6 +92,32 @@ def _hide(paths: list[str], notes: list[str]) -> None:
         notes.append(f"hidden {p}: {'ok' if ok else 'FAILED'}")
 
 
+def _kill_marked(marker: str) -> bool:
+    """SIGKILL every process (other than this one) whose environment holds ``marker``."""
+    if not marker:
+        return False
+    needle = marker.encode()
+    me = os.getpid()
+    killed = False
+    for _ in range(50):
+        found = False
+        for name in os.listdir("/proc"):
+            if not name.isdigit() or int(name) == me:
+                continue
+            try:
+                with open(f"/proc/{name}/environ", "rb") as fh:
+                    if needle not in fh.read().split(b"\0"):
+                        continue
+                os.kill(int(name), signal.SIGKILL)
+                found = killed = True
+            except OSError:
+                continue
+        if not found:
+            break
+        time.sleep(0.01)
+    return killed
+
+
 def _child(cfg: dict[str, Any], out_fd: int, err_fd: int) -> None:
     """In the forked child: limits, identity, exec (never returns)."""
     try:
@@ -155,6 +181,8 @@ def main() -> int:
             status = st
             break
     leftover = False
+    if os.getpid() != 1:  # no pid namespace: kill what carries the run's marker, at once
+        leftover = _kill_marked(cfg.get("marker", ""))
     if os.getpid() == 1:  # only as pid 1 of a private namespace: kill(-1) hits just the run
         try:
             os.kill(-1, signal.SIGKILL)

@@ -209,6 +209,18 @@ def _kill_all(uid: int | None, marker: bytes, sid: int | None, deadline_s: float
         time.sleep(0.05)
 
 
+def _count_tasks(uid: int) -> int:
+    """Processes and threads of ``uid`` (what RLIMIT_NPROC counts)."""
+    total = 0
+    for pid in _pids():
+        if _proc_uid(pid) == uid:
+            try:
+                total += len(os.listdir(f"/proc/{pid}/task"))
+            except OSError:
+                continue
+    return total
+
+
 def _pick_uid() -> int:
     taken = {u for u in (_proc_uid(p) for p in _pids()) if u is not None}
     for _ in range(100):
@@ -375,17 +387,18 @@ def run_sandboxed(
         run_env.update(env)
         run_env[MARKER_VAR] = marker
         uid: int | None = None
+        notes_pre: list[str] = []
         if isolation == "namespaces+uid":
             uid = _pick_uid()
             _chown_tree(workdir, uid)
             os.chmod(workdir, 0o700)
             # every parent must be traversable for the run's uid
-            tmp_root = Path(tempfile.gettempdir()).resolve()
+            # every parent must be traversable (x, not r) for the run's uid
             for parent in workdir.parents:
                 st = parent.stat()
                 if st.st_mode & 0o001:
                     continue
-                if tmp_root not in parent.parents:
+                if parent in (Path("/"), Path.home()) or st.st_uid != os.geteuid():
                     raise SandboxError(f"{parent} is closed to the sandbox user; "
                                        "put the work directory under the temp directory")
                 os.chmod(parent, st.st_mode | 0o001)
@@ -402,6 +415,11 @@ def run_sandboxed(
         }
         if uid is not None:
             rlimits["nproc"] = limits.nproc
+        elif os.geteuid() != 0:
+            # shared uid: NPROC counts all of this user's tasks, so allow today's count + nproc
+            rlimits["nproc"] = _count_tasks(os.geteuid()) + limits.nproc
+        else:
+            notes_pre.append("running as root without namespaces: no process-count limit")
         stdout_path = private / "stdout"
         stderr_path = private / "stderr"
         status_path = private / "status.json"
@@ -421,6 +439,7 @@ def run_sandboxed(
             "rlimits": rlimits, "stdout": str(stdout_path), "stderr": str(stderr_path),
             "status": str(status_path), "hide": hidden, "net_ns": bool(ns), "mount_ns": bool(ns),
             "interpreter_prefix": os.path.realpath(sys.base_prefix),
+            "marker": f"{MARKER_VAR}={marker}",
         }
         (private / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
         argv = [*ns, sys.executable, "-I", "-S", str(_INIT), str(private / "config.json")]
@@ -470,7 +489,7 @@ def run_sandboxed(
         except (ProcessLookupError, PermissionError):
             pass
         leftovers = _kill_all(uid, f"{MARKER_VAR}={marker}".encode(), sid)
-        notes: list[str] = []
+        notes: list[str] = list(notes_pre)
         if status_path.exists():
             try:
                 st_info = json.loads(status_path.read_text(encoding="utf-8"))
