@@ -184,7 +184,7 @@ def test_hints_cost_and_show(tmp_path: Path) -> None:
         await pilot.pause()
         quiz = app.screen
         assert "Hint 1/2 (−10%)" in str(quiz.query_one("#hint").label)
-        await pilot.press("ctrl+h")
+        await pilot.press("f3")
         await pilot.pause()
         assert quiz.hints_used == 1
         assert "Hint 1" in text_of(quiz, "#hints")

@@ -28,7 +28,7 @@ async def _quiz(pilot: Pilot[Any]) -> None:
     app: Any = pilot.app
     app.open_quiz(concept_id="basics")
     await pilot.pause()
-    await pilot.press("ctrl+h", "1", "5")
+    await pilot.press("f3", "1", "5")
     await _settle(pilot)
     await pilot.press("enter")
     await _settle(pilot)

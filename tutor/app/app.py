@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.dom import DOMNode
@@ -97,8 +98,27 @@ class TutorApp(App[int]):
         if frozen:
             self.animation_level = "none"
         self.set_reactive(TutorApp.lang, lang if lang in ("en", "zh-TW") else "en")
+        services.set_lang(self.lang)
         localize_bindings(self, self.lang)
         self.title = s("app.title", self.lang)
+
+    # ------------------------------------------------------------------ start-up
+    def on_mount(self) -> None:
+        if not self.services.course_loaded:
+            self.load_course()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="startup")
+    def load_course(self) -> None:
+        """Load the course and open the store after the first paint, then re-render."""
+        self.services.load()
+        self.call_from_thread(self._course_loaded)
+
+    async def _course_loaded(self) -> None:
+        refresh = getattr(self.screen, "refresh_if_stale", None)
+        if refresh is not None:
+            await refresh()
+        if self.services.load_error is not None:
+            self.screen.refresh(recompose=True)
 
     # ------------------------------------------------------------------ routing
     def action_goto(self, mode: str) -> None:
@@ -149,6 +169,8 @@ class TutorApp(App[int]):
         from tutor.i18n import set_lang
 
         set_lang("zh-TW" if lang == "zh-TW" else "en")
+        self.services.set_lang(lang)
+        self.services.version += 1  # lock reasons and other engine text re-render
         self.title = s("app.title", lang)
         localize_bindings(self, lang)
         for stack in self._screen_stacks.values():

@@ -24,7 +24,7 @@ class TutorCommands(Provider):
             out.append((s("cmd.screen", lang, name=s(f"key.nav.{mode}", lang)),
                         s(f"tip.nav.{mode}", lang), partial(app.action_goto, mode)))
         svc = getattr(app, "services", None)
-        if svc is None:
+        if svc is None or not svc.course_loaded or svc.load_error is not None:
             return out
         try:
             course = svc.course

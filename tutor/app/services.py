@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -203,21 +204,52 @@ class Services:
         self._db_path = Path(db_path) if db_path else None
         self._curriculum = Path(curriculum) if curriculum else None
         self._content_root = content_root
+        self.lang = "en"
+        """Language of the engine's reasons (the app keeps it in step with its own)."""
         self.engine_error: str | None = None
         """Why progress tracking is off, when it is."""
         self.version = 0
         """Bumped whenever progress changes, so screens know to refresh."""
         self._lab_results: dict[str, LabOutcome] = {}
+        self._load_lock = threading.Lock()
+        self.load_error: str | None = None
+        """Why the course could not be loaded, in words (shown instead of the screens)."""
 
     # ------------------------------------------------------------------ course
     @property
     def course(self) -> Course:
-        """The course (loaded on first use)."""
+        """The course (loaded on first use; a second caller waits for the first load)."""
         if self._course is None:
-            from tutor.curriculum import load_course
+            with self._load_lock:
+                if self._course is None:
+                    from tutor.curriculum import load_course
 
-            self._course = load_course(self._curriculum)
+                    self._course = load_course(self._curriculum)
         return self._course
+
+    @property
+    def course_loaded(self) -> bool:
+        """Whether the course is in memory (screens show a loading line until it is)."""
+        return self._course is not None
+
+    def load(self) -> None:
+        """Load the course and open the progress store (the app calls this in a worker).
+
+        On failure ``load_error`` holds the problems in words (the course does not validate).
+        """
+        try:
+            _ = self.course
+        except Exception as exc:
+            problems = getattr(exc, "problems", None)
+            if problems:
+                lines = [p.format() if hasattr(p, "format") else str(p) for p in problems[:12]]
+                more = len(problems) - len(lines)
+                self.load_error = "\n".join(lines + ([f"... and {more} more"] if more else []))
+            else:
+                self.load_error = f"{type(exc).__name__}: {exc}"
+            return
+        self.engine  # noqa: B018 - opens the store (and creates the learner) off the UI thread
+        self.version += 1
 
     def concept(self, cid: str) -> Concept:
         return self.course.concepts[cid]
@@ -294,7 +326,7 @@ class Services:
                 learner_fn = getattr(self._store, "learner", None)
                 if learner_fn is not None:  # create the profile with the injected clock's date
                     learner_fn(self.learner, today=self.now().date())
-                self._engine = Engine(self.course, self._store)
+                self._engine = self._call(Engine, self.course, self._store, lang=self.lang)
             except Exception as exc:  # missing package or unusable database: say so, go on
                 self.engine_error = f"{type(exc).__name__}: {exc}"
                 self._engine = _MemoryEngine(self.course)
@@ -321,9 +353,9 @@ class Services:
 
     def set_lang(self, lang: str) -> None:
         """Language of the engine's reasons and warnings."""
-        eng = self.engine
-        if hasattr(eng, "lang"):
-            eng.lang = lang
+        self.lang = lang
+        if self._engine is not None and hasattr(self._engine, "lang"):
+            self._engine.lang = lang
 
     def mastery(self) -> dict[str, ConceptView]:
         """Every concept's display state."""

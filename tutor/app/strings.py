@@ -10,6 +10,9 @@ from __future__ import annotations
 STRINGS: dict[str, dict[str, str]] = {
     # app
     "app.title": {"en": "LLM Training Tutor", "zh-TW": "LLM 訓練技術導師"},
+    "app.loading": {"en": "Loading the course…", "zh-TW": "正在載入課程…"},
+    "error.course": {"en": "The course does not load; run `tutor validate` for details.\n\n{problems}",
+                     "zh-TW": "課程無法載入；請執行 `tutor validate` 查看細節。\n\n{problems}"},
     "error.unavailable": {"en": "Unavailable: {what}", "zh-TW": "無法使用：{what}"},
     # bindings: labels (key.*) and tooltips (tip.*)
     "key.nav.home": {"en": "Home", "zh-TW": "首頁"},
@@ -330,7 +333,7 @@ practises.
 **Lesson** — the page in your language, common pitfalls and further reading; `x` practises.
 
 **Practice** — type the answer; the line below shows how it is read *before* it counts. Enter
-submits. Hints (`Ctrl+H`/`F3`) cost part of the score. A wrong first answer lowers mastery; you may
+submits. Hints (`F3`) cost part of the score. A wrong first answer lowers mastery; you may
 try again. `Ctrl+N`/`F4` asks the engine for the next question.
 
 **Labs** — locked labs say why. `w` copies the starter files to your workspace, `u` runs the
@@ -356,7 +359,7 @@ plots, and the decision-tree advisor.
 
 **課程** — 以你的語言顯示課程頁、常見誤區與延伸閱讀；`x` 練習。
 
-**練習** — 輸入答案；下方會在計分*之前*顯示系統如何解讀。Enter 送出。提示（`Ctrl+H`/`F3`）
+**練習** — 輸入答案；下方會在計分*之前*顯示系統如何解讀。Enter 送出。提示（`F3`）
 會扣部分分數。第一次答錯會降低精熟度；你可以再試一次。`Ctrl+N`/`F4` 由引擎挑選下一題。
 
 **實驗** — 未解鎖的實驗會說明原因。`w` 將起始檔案複製到工作區，`u` 執行參考解答，

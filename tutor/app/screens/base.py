@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from tutor.app.app import TutorApp
     from tutor.app.services import Services
 
+def _escape(text: str) -> str:
+    from textual.markup import escape
+
+    return escape(text)
+
+
 NAV = ("home", "map", "plan", "labs", "report", "calculators", "settings")
 
 
@@ -79,7 +85,14 @@ class TutorScreen(Screen[Any]):
         self.sub_title = self.s(self.TITLE_KEY) if self.TITLE_KEY else ""
         yield Header()
         yield NavBar(self.MODE, self.lang)
-        yield from self.compose_body()
+        if self.svc.load_error is not None:
+            yield Static(s("error.course", self.lang, problems=_escape(self.svc.load_error)),
+                         classes="warning", id="course-error")
+        elif not self.svc.course_loaded:
+            # the course loads in a worker after the first paint (pydantic + YAML: ~0.7 s)
+            yield Static(s("app.loading", self.lang), id="loading", classes="dim")
+        else:
+            yield from self.compose_body()
         yield Footer()
 
     def compose_body(self) -> ComposeResult:
@@ -89,6 +102,13 @@ class TutorScreen(Screen[Any]):
         from tutor.app.app import localize_bindings
 
         localize_bindings(self, self.lang)
+        if self.ready:
+            self.after_recompose()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the body was composed (the course is loaded)."""
+        return self.svc.course_loaded and self.svc.load_error is None
 
     def is_stale(self) -> bool:
         return self._rendered != (self.lang, self.svc.version)
@@ -99,7 +119,8 @@ class TutorScreen(Screen[Any]):
 
             localize_bindings(self, self.lang)
             await self.recompose()
-            self.after_recompose()
+            if self.ready:
+                self.after_recompose()
 
     def after_recompose(self) -> None:
         """Hook: restore focus or selection after a re-render."""

@@ -108,10 +108,6 @@ class CalculatorsScreen(TutorScreen):
                                      variant="primary")
                     yield Static("", id="adv-result")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.after_recompose()
-
     def after_recompose(self) -> None:
         self.compute()
         self.advise()

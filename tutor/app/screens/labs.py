@@ -87,22 +87,21 @@ class LabsScreen(TutorScreen):
                         with VerticalScroll():
                             yield Static(self.s("labs.no_run"), id="lab-checks")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.after_recompose()
-
     def after_recompose(self) -> None:
         if self.selected:
             self.select_lab(self.selected)
         if self.outcome is not None:
             self._show_outcome(self.outcome)
 
-    async def on_screen_resume(self) -> None:
-        await super().on_screen_resume()
+    def on_screen_resume(self) -> None:
+        # runs before TutorScreen.on_screen_resume (Textual dispatches along the MRO), which
+        # re-renders a stale screen and then selects ``self.selected``
         pending = self.tapp.pending_lab
         if pending:
             self.tapp.pending_lab = None
-            self.select_lab(pending)
+            self.selected = pending
+            if self.ready and not self.is_stale():
+                self.select_lab(pending)
 
     def select_lab(self, lab_id: str) -> None:
         """Show ``lab_id`` on the right and highlight it in the list."""

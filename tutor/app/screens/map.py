@@ -56,10 +56,6 @@ class MapScreen(TutorScreen):
         text = f"[{style}]{icon} {c.title.get(self.lang)}[/] [dim]L{c.level} · {cid}[/]"
         return Option(text, id=cid)
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.after_recompose()
-
     def after_recompose(self) -> None:
         try:
             ol = self.query_one("#map-list", OptionList)

@@ -37,10 +37,6 @@ class PlanScreen(TutorScreen):
         yield table
         yield Static("", id="plan-detail", classes="panel")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.after_recompose()
-
     def after_recompose(self) -> None:
         svc, lang = self.svc, self.lang
         course = svc.course

@@ -31,7 +31,7 @@ class QuizScreen(TutorScreen):
     TITLE_KEY = "quiz.title"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="screen.back"),
-        Binding("ctrl+h,f3", "hint", "Hint", id="quiz.hint"),
+        Binding("f3", "hint", "Hint", id="quiz.hint"),
         Binding("ctrl+n,f4", "next", "Next", id="quiz.next"),
     ]
 
@@ -55,6 +55,8 @@ class QuizScreen(TutorScreen):
         self.started = time.perf_counter()
         self.last_verdict: Any = None
         """The latest verdict for this question (tests read it)."""
+        self.wrong_tries = 0
+        """Incorrect answers to this question (the worked solution shows after two)."""
         self.last_recorded: Any = None
         """The latest ``Recorded`` (mastery before/after, unlocked)."""
 
@@ -128,8 +130,7 @@ class QuizScreen(TutorScreen):
                       cost=f"{cost:.0%}")
 
     def on_mount(self) -> None:
-        super().on_mount()
-        self.after_recompose()
+        # TutorScreen.on_mount also runs (Textual dispatches handlers along the MRO)
         self.warm_grader()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="warmup")
@@ -284,7 +285,8 @@ class QuizScreen(TutorScreen):
             lines.append("[green b]" + self.s("quiz.unlocked", names=", ".join(names)) + "[/]")
             self.notify(self.s("quiz.unlocked", names=", ".join(names)), timeout=6)
         solution = getattr(q, "solution", None)
-        if solution is not None and status in ("correct", "partial", "incorrect"):
+        self.wrong_tries += status == "incorrect"
+        if solution is not None and (status in ("correct", "partial") or self.wrong_tries >= 2):
             lines.append(f"\n[b]{self.s('quiz.solution')}[/] " + _esc(solution.get(self.lang)))
         fb.update("\n".join(lines))
 
@@ -375,6 +377,7 @@ class QuizScreen(TutorScreen):
         self.question_id = qid
         self.concept_id = concept or q.concepts[0]
         self.hints_used = 0
+        self.wrong_tries = 0
         self.started = time.perf_counter()
         self.last_verdict = None
         self._rendered = ("", -1)
