@@ -333,14 +333,15 @@ def _placement(args: argparse.Namespace) -> int:
             if answers is not None:
                 text = answers.get(qid, "")
             else:
-                print()
-                print(q.prompt.get(engine.lang))
+                # with --json, stdout carries only the JSON report: prompts go to stderr
+                out = sys.stderr if args.json else sys.stdout
+                print(file=out)
+                print(_prompt(q, engine, learner), file=out)
                 for o in q.options:
-                    print(f"  {o.id}) {o.text.get(engine.lang)}")
-                try:
-                    text = input("> ")
-                except EOFError:
-                    text = ""
+                    print(f"  {o.id}) {o.text.get(engine.lang)}", file=out)
+                print("> ", end="", file=out, flush=True)
+                line = sys.stdin.readline()
+                text = line.rstrip("\n")
             if not text.strip():
                 continue
             seed = engine.variant_seed(learner, qid) if q.params else None
@@ -357,6 +358,17 @@ def _placement(args: argparse.Namespace) -> int:
             print(t(key, title=title, correct=correct, total=len(qids)))
     _finish_placement(args, report)
     return 0
+
+
+def _prompt(q: Any, engine: Engine, learner: str) -> str:
+    """The question's prompt with its variant's parameters filled in when the grader can."""
+    try:
+        from graders.answers import render_prompt
+
+        seed = engine.variant_seed(learner, q.id) if q.params else None
+        return str(render_prompt(q, seed, engine.lang))
+    except Exception:  # a prompt without parameters still reads fine
+        return str(q.prompt.get(engine.lang))
 
 
 def _finish_placement(args: argparse.Namespace, report: dict[str, Any]) -> None:
