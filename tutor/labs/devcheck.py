@@ -60,10 +60,16 @@ def check_lab(lab_dir: Path, *, static: bool = False, course_labs: set[str] | No
         return LabReport(lab_dir.name, [f"{lab_dir.name}: {p}" for p in exc.problems])
     rep = LabReport(spec.id)
     rep.problems += orphan_files(lab_dir, spec)
+    differing = 0
     for rel in spec.starter:
-        path = lab_dir / spec.starter_dir / rel
-        if path.is_file() and "TODO" not in path.read_text(encoding="utf-8", errors="replace"):
+        path, sol = lab_dir / spec.starter_dir / rel, lab_dir / spec.solution_dir / rel
+        if not (path.is_file() and sol.is_file()) or path.read_bytes() == sol.read_bytes():
+            continue  # missing files are reported above; identical ones need no TODO
+        differing += 1
+        if "TODO" not in path.read_text(encoding="utf-8", errors="replace"):
             rep.problems.append(t("dev.no_todo", file=f"{spec.starter_dir}/{rel}"))
+    if not differing and not rep.problems:
+        rep.problems.append(t("dev.starter_is_solution"))
     if course_labs is not None and spec.id not in course_labs:
         rep.problems.append(t("dev.not_in_course", lab=spec.id))
     if static or rep.problems:
@@ -100,7 +106,7 @@ def dev_check(exercises_root: Path, *, only: list[str] | None = None, static: bo
         pass  # reported per directory below
     for d in dirs:
         if not (d / "lab.yaml").is_file():
-            if d.name != "__pycache__":
+            if d.name != "__pycache__" and not only:
                 reports.append(LabReport(d.name, [f"{d.name}: no lab.yaml (orphan directory)"]))
             continue
         if only:

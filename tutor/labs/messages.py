@@ -99,6 +99,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "starter file {file} has no TODO marker",
         "zh-TW": "起始檔案 {file} 沒有 TODO 標記",
     },
+    "dev.starter_is_solution": {
+        "en": "every starter file equals its solution: there is nothing to do",
+        "zh-TW": "每個起始檔案都與解答相同：沒有需要完成的部分",
+    },
     "dev.not_in_course": {
         "en": "lab {lab} is not listed in the course's labs.yaml",
         "zh-TW": "實驗 {lab} 未列在課程的 labs.yaml 中",
