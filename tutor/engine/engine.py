@@ -275,7 +275,14 @@ class Engine:
             return self.rebuild(learner), []
         a, e = self.store.watermark(row.id)
         if e != state.last_event_id:
-            return self.rebuild(learner), []
+            new_events = self.store.events(row.id, after_id=state.last_event_id)
+            # placement / skip after everything we replayed: apply in place; a reset (or an
+            # event that interleaves with attempts we have not seen) needs a full rebuild
+            if any(ev.kind == "reset" or ev.after_attempt != state.last_attempt_id
+                   for ev in new_events):
+                return self.rebuild(learner), []
+            for ev in new_events:
+                state.apply_event(ev)
         obs: list[Observation] = []
         if a != state.last_attempt_id:
             for attempt in self.store.attempts(row.id, after_id=state.last_attempt_id):

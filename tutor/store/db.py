@@ -443,12 +443,12 @@ class Store:
             assert cur.lastrowid is not None
             return cur.lastrowid
 
-    def events(self, learner_id: int) -> list[EventRow]:
-        """The learner's events in order."""
+    def events(self, learner_id: int, *, after_id: int = 0) -> list[EventRow]:
+        """The learner's events with id > ``after_id``, in order."""
         rows = self._db.execute(
             "SELECT id, learner_id, kind, item_id, payload, created_at, after_attempt "
-            "FROM events WHERE learner_id = ? ORDER BY id",
-            (learner_id,),
+            "FROM events WHERE learner_id = ? AND id > ? ORDER BY id",
+            (learner_id, after_id),
         ).fetchall()
         return [_event(r) for r in rows]
 
