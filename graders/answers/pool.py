@@ -167,15 +167,21 @@ class Pool:
         rss = w.maxrss_kb()
         if rss:
             self.peak_worker_rss_kb = max(self.peak_worker_rss_kb, rss)
-        with self._cond:
-            if ok and w.alive():
-                self._idle.append(w)
-            else:
-                self._count -= 1
+        replacement: _Worker | None = None
         if not ok:
             self.kills += 1
             w.kill()
+            try:  # start the replacement now: it imports sympy while the caller moves on
+                replacement = _Worker()
+            except OSError:
+                replacement = None
         with self._cond:
+            if ok and w.alive():
+                self._idle.append(w)
+            elif replacement is not None:
+                self._idle.append(replacement)
+            else:
+                self._count -= 1
             self._cond.notify()
 
     def warm(self, n: int = 1) -> None:
