@@ -45,7 +45,7 @@ def grade(question: Question, answer: str, *, seed: int | None = None, lang: str
         return Verdict(status="invalid", score=0.0, feedback=pv.error or "", note="invalid",
                        elapsed_ms=(time.perf_counter() - t0) * 1000)
     qjson = question.model_dump_json(by_alias=True)
-    key = (question_key(qjson), seed, _normalised(question, answer, pv.interpreted_as), lang,
+    key = (question_key(qjson), seed if question.params else None, _normalised(question, answer, pv.interpreted_as), lang,
            hints_used, tuple(pv.warnings))
     pool = get_pool()
     hit = pool.cached(key)

@@ -27,6 +27,9 @@ class CaseFailure:
     message: str
     """Explanation (grader feedback, or the error)."""
 
+    def __str__(self) -> str:
+        return self.format()
+
     def format(self) -> str:
         """One line for reports."""
         return (f"{self.question} case {self.index} ({self.answer!r}): expected {self.expected}, "
