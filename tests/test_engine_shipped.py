@@ -60,3 +60,13 @@ def test_scripted_learner_level_1_to_level_2(
     assert nxt["kind"] in ("question", "lesson")
     assert course.concepts[nxt["concept"]].level == 2
     assert nxt["reason"]
+
+
+def test_every_shipped_concept_can_be_mastered(course) -> None:  # type: ignore[no-untyped-def]
+    """Only first attempts update BKT: a concept with too few questions (3 with the default
+    parameters) can never be mastered, and everything that requires it stays locked."""
+    from tutor.engine.index import unmasterable_concepts
+
+    thin = {c: f"{n} question(s), best P(known) {p:.3f}"
+            for c, (n, p) in unmasterable_concepts(course).items()}
+    assert thin == {}

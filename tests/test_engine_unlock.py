@@ -147,3 +147,14 @@ def test_incremental_readiness_matches_a_full_recompute(tmp_path: Path) -> None:
             assert e.ready_concepts("a", include_mastered=True) == fresh.ready_concepts(
                 "a", include_mastered=True)
     assert len(e.ready_concepts("a", include_mastered=True)) > 3
+
+
+def test_unmasterable_concepts_are_reported(tmp_path: Path) -> None:
+    from tutor.engine.index import unmasterable_concepts
+
+    e = make_engine(tmp_path)
+    assert unmasterable_concepts(e.course) == {}
+    course = e.course.model_copy(deep=True)
+    del course.questions["q-memory-3"]
+    (n, p), = [unmasterable_concepts(course)["memory"]]
+    assert n == 2 and p == pytest.approx(0.925)

@@ -137,3 +137,27 @@ def build_index(course: Course) -> CourseIndex:
         placement_questions=placement,
         labs_by_concept={k: tuple(v) for k, v in labs_by_concept.items()},
     )
+
+
+def unmasterable_concepts(course: Course) -> dict[str, tuple[int, float]]:
+    """Concepts that cannot reach their mastery threshold even when every one of their
+    questions is answered right at the first attempt (only first attempts update BKT).
+
+    Returns concept id -> (number of questions, best reachable P(known)). An authoring check:
+    such a concept, and everything that requires it, can only be studied in practice mode.
+    """
+    from tutor.engine.bkt import bkt_update
+
+    counts: dict[str, int] = defaultdict(int)
+    for q in course.questions.values():
+        for c in set(q.concepts):
+            counts[c] += 1
+    out: dict[str, tuple[int, float]] = {}
+    for cid in course.concepts:
+        params = course.bkt_for(cid)
+        p = params.p_init
+        for _ in range(counts.get(cid, 0)):
+            p = bkt_update(p, True, params)
+        if p < params.threshold:
+            out[cid] = (counts.get(cid, 0), p)
+    return out
