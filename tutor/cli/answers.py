@@ -95,7 +95,7 @@ def cmd_questions(args: argparse.Namespace) -> int:
     from tutor.i18n import t
 
     questions = load_questions(args)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for q in questions.values():
         if args.concept and args.concept not in q.concepts:
             continue
