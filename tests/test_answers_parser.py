@@ -152,6 +152,7 @@ def test_deep_but_allowed_nesting() -> None:
         (r"\sigma(z)", None, "warn.sigmoid"),
         ("f(x)", None, "warn.implicit_call"),
         ("log 2x", None, "warn.function_no_paren"),
+        ("n^2", {"N"}, "warn.case"),
     ],
 )
 def test_warnings(text: str, known: set[str] | None, warning: str) -> None:
@@ -241,3 +242,8 @@ def test_reader_only_raises_parse_errors(text: str) -> None:
         assert exc.render("en") and exc.render("zh-TW")
     else:
         assert isinstance(sx.render(reading.tree), str)
+
+
+def test_case_fallback_maps_onto_the_declared_symbol_but_not_for_greek() -> None:
+    assert reads("O(n^2)", {"N"}) == "O(N^2)"
+    assert reads("psi", {"Psi"}) == "ψ"

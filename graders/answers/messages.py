@@ -138,6 +138,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "unknown symbol '{name}' (the question uses {known})",
         "zh-TW": "未知的符號 '{name}'（本題使用 {known}）",
     },
+    "warn.case": {
+        "en": "'{name}' was read as the question's symbol '{known}'",
+        "zh-TW": "'{name}' 被解讀為本題的符號 '{known}'",
+    },
     "warn.implicit_call": {
         "en": "'{name}(…)' at column {col} was read as {name}·(…), a product",
         "zh-TW": "第 {col} 欄的 '{name}(…)' 被解讀為乘法 {name}·(…)",

@@ -676,6 +676,13 @@ class _Parser:
         if name == "e":
             self.warn("warn.euler")
             return self.node(Const(tok.col, "E"))
+        # a declared name in another case (n for N, psi_d for Psi_d is not: Greek case matters)
+        if self.declared and name.split("_")[0] not in GREEK_NAMES:
+            folded = [k for k in self.known if k.casefold() == name.casefold()]
+            if len(folded) == 1:
+                self.warn("warn.case", name=name, known=_pretty_name(folded[0]))
+                self.names.add(folded[0])
+                return self.node(Name(tok.col, folded[0]))
         # an undeclared run of letters: a product of declared names (dk -> d*k)?
         parts = _segment(name, self.known) if self.declared else None
         if parts and len(parts) > 1:
@@ -896,6 +903,8 @@ def _prec(node: Node) -> int:
         return _PREC["rel"]
     if isinstance(node, Num) and node.value < 0:
         return _PREC["neg"]
+    if isinstance(node, Call) and node.name == "sqrt":
+        return _PREC["neg"]  # "√(x)^2" would read as √(x^2)
     return _PREC["atom"]
 
 
