@@ -257,10 +257,10 @@ class Engine:
     def rebuild(self, learner: str) -> LearnerState:
         """Recompute the learner's whole state from the logs (and cache it)."""
         row = self.learner(learner)
-        state = replay(
-            row.id, self.index, self.store.replay_rows(row.id), self.store.events(row.id),
-            self.scheduler,
-        )
+        with self.store.snapshot():  # attempts and events from the same moment
+            rows = self.store.replay_rows(row.id)
+            events = self.store.events(row.id)
+        state = replay(row.id, self.index, rows, events, self.scheduler)
         self._states[learner] = state
         return state
 

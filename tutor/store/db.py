@@ -277,6 +277,15 @@ class Store:
         else:
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: reads inside see one consistent state of the database (WAL)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
     def _migrate(self) -> None:
         with self.transaction() as db:
             db.execute(
