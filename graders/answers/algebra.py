@@ -413,6 +413,13 @@ def inequalities_equivalent(a: Value, b: Value, *, seed: object = "") -> bool:
             return False
         if equivalent(ea, eb, seed=seed) == "equal" or _ratio_constant(ea, eb, seed, True):
             continue
+        # multiply out denominators that are positive under the assumptions:
+        # r < dk/(d+k)  <=>  r(d+k) < dk  for positive d, k
+        na, da = sp.fraction(sp.together(ea))
+        nb, db = sp.fraction(sp.together(eb))
+        if da.is_positive and db.is_positive and _ratio_constant(
+                sp.expand(na), sp.expand(nb), seed, True):
+            continue
         return False
     return True
 
