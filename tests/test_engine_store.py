@@ -221,3 +221,14 @@ def test_export_formats(tmp_path: Path) -> None:
     reviews = [x for x in lines if x["type"] == "review"]
     assert [r["rating"] for r in reviews] == [3, 1]  # Good at mastery, Again at the failed review
     assert all(r["concept"] == "basics" and "review_datetime" in r for r in reviews)
+
+
+def test_lab_tables_accept_a_profile_name(tmp_path: Path) -> None:
+    s = Store(tmp_path / "db.sqlite3")
+    s.add_lab_run("ann", "lab-1.1", "ok", {"points": [1, 2]})
+    s.add_grade_report("ann", "lab-1.1", 1.0, True)
+    lid = s.learner("ann").id
+    assert [r.lab_id for r in s.lab_runs(lid)] == ["lab-1.1"]
+    assert s.grade_reports("ann")[0].passed
+    with pytest.raises(TypeError):
+        s.add_lab_run("ann", "lab-1.1", {"ok": True})  # type: ignore[arg-type]

@@ -463,10 +463,22 @@ class Store:
 
     # -- labs -------------------------------------------------------------------------------
 
+    def _learner_id(self, learner: int | str) -> int:
+        """A learner row id, from an id or a profile name (created when missing)."""
+        return learner if isinstance(learner, int) else self.learner(learner).id
+
     def add_lab_run(
-        self, learner_id: int, lab_id: str, status: str, payload: dict[str, Any] | None = None
+        self,
+        learner: int | str,
+        lab_id: str,
+        status: str,
+        payload: dict[str, Any] | None = None,
     ) -> int:
-        """Record a lab run."""
+        """Record a lab run of ``learner`` (row id or profile name); ``status`` is how it ended
+        (``ok``, ``failed``, ``timeout`` ...), ``payload`` any JSON details."""
+        if not isinstance(status, str):
+            raise TypeError("add_lab_run(learner, lab_id, status: str, payload: dict)")
+        learner_id = self._learner_id(learner)
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO lab_runs(learner_id, lab_id, status, created_at, payload) "
@@ -477,8 +489,9 @@ class Store:
             assert cur.lastrowid is not None
             return cur.lastrowid
 
-    def lab_runs(self, learner_id: int, lab_id: str | None = None) -> list[LabRunRow]:
+    def lab_runs(self, learner: int | str, lab_id: str | None = None) -> list[LabRunRow]:
         """The learner's lab runs (of one lab, or all), oldest first."""
+        learner_id = self._learner_id(learner)
         sql = "SELECT id, learner_id, lab_id, status, created_at, payload FROM lab_runs "
         sql += "WHERE learner_id = ?" + (" AND lab_id = ?" if lab_id else "") + " ORDER BY id"
         params: tuple[Any, ...] = (learner_id, lab_id) if lab_id else (learner_id,)
@@ -489,13 +502,15 @@ class Store:
 
     def add_grade_report(
         self,
-        learner_id: int,
+        learner: int | str,
         lab_id: str,
         score: float,
         passed: bool,
         payload: dict[str, Any] | None = None,
     ) -> int:
-        """Record a lab grade report."""
+        """Record a lab grade report of ``learner`` (row id or profile name): score 0..1,
+        whether the lab's checks passed (unlocks "done" in pacing), the report as JSON."""
+        learner_id = self._learner_id(learner)
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO grade_reports(learner_id, lab_id, score, passed, created_at, payload)"
@@ -506,8 +521,11 @@ class Store:
             assert cur.lastrowid is not None
             return cur.lastrowid
 
-    def grade_reports(self, learner_id: int, lab_id: str | None = None) -> list[GradeReportRow]:
+    def grade_reports(
+        self, learner: int | str, lab_id: str | None = None
+    ) -> list[GradeReportRow]:
         """The learner's grade reports (of one lab, or all), oldest first."""
+        learner_id = self._learner_id(learner)
         sql = "SELECT id, learner_id, lab_id, score, passed, created_at, payload FROM grade_reports "
         sql += "WHERE learner_id = ?" + (" AND lab_id = ?" if lab_id else "") + " ORDER BY id"
         params: tuple[Any, ...] = (learner_id, lab_id) if lab_id else (learner_id,)
