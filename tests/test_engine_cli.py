@@ -98,7 +98,7 @@ def test_next_text_and_zh_tw(capsys: pytest.CaptureFixture[str], db: Path) -> No
     assert code == 0 and out.startswith("Placement: ext-math")
     code = main(["next", "--curriculum", str(COURSE_DIR), "--db", str(db), "--lang", "zh-TW"])
     out = capsys.readouterr().out
-    assert code == 0 and out.startswith("分級測驗: ext-math") and "外部先備知識" in out
+    assert code == 0 and out.startswith("分級測驗：ext-math") and "外部先備知識" in out
 
 
 def test_progress_json_shape(capsys: pytest.CaptureFixture[str], db: Path) -> None:

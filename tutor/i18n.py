@@ -261,6 +261,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Reset {id} for {learner}: earlier attempts stay in the log but no longer count.",
         "zh-TW": "已重設 {learner} 的 {id}：先前的作答仍保留在紀錄中，但不再計入。",
     },
+    "progress.next_line": {"en": "{kind}: {id}", "zh-TW": "{kind}：{id}"},
+    "progress.status_line": {"en": "{status} ({score})", "zh-TW": "{status}（{score}）"},
     # answers (tutor check / tutor questions)
     "check.status": {"en": "Status: {status} (score {score})", "zh-TW": "結果：{status}（得分 {score}）"},
     "check.read_as": {"en": "Read as: {text}", "zh-TW": "解讀為：{text}"},

@@ -165,7 +165,8 @@ def _answer(args: argparse.Namespace) -> int:
         print_json(obj)
         return 0
     v = _verdict_dict(verdict)
-    print(f"{t('progress.status.' + str(v.get('status')))}  ({v.get('score', 0):.2f})")
+    print(t("progress.status_line", status=t("progress.status." + str(v.get("status"))),
+            score=f"{float(v.get('score') or 0):.2f}"))
     if v.get("feedback"):
         print(v["feedback"])
     for w in v.get("warnings") or []:
@@ -207,7 +208,7 @@ def _next(args: argparse.Namespace) -> int:
         print_json(obj)
         return 0
     kind = t("progress.kind." + rec.kind)
-    print(f"{kind}: {rec.id}" if rec.id else kind)
+    print(t("progress.next_line", kind=kind, id=rec.id) if rec.id else kind)
     print(rec.reason)
     for w in rec.warnings:
         print(f"! {w}")
