@@ -1,9 +1,10 @@
 """The engine facade: record attempts, report mastery, unlock, recommend, pace.
 
 ``Engine(course, store)`` keeps one derived ``LearnerState`` per learner in memory. Every public
-call first compares the learner's log watermark in the store with the state's; new attempts by
-another process are applied incrementally, new events (placement, skip, reset) trigger a full
-rebuild. Recording an attempt is one INSERT in one transaction, then an incremental update.
+call first compares the learner's log watermark in the store with the state's; new attempts and
+placement/skip events (from this or another process) are applied incrementally, a reset triggers
+a full rebuild. Recording an attempt is one INSERT in one transaction, then an incremental update
+(readiness too: only the dependents of a newly mastered concept are re-checked).
 
 What next (``next_item``), in priority order:
 
