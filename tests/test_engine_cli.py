@@ -168,3 +168,18 @@ def test_bad_database_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_p
         code = main(["next", "--curriculum", str(COURSE_DIR), "--db", str(bad)])
     assert code is None and exc.value.code == 1
     assert "cannot use the progress database" in capsys.readouterr().err
+
+
+def test_broken_question_is_an_error_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import graders.answers as ga
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise ga.QuestionError("cannot read the expected answer")
+
+    monkeypatch.setattr(ga, "grade", broken, raising=False)
+    code, out, err = run(capsys, db, "answer", "q-basics-1", "a")
+    assert code == 1 and "q-basics-1 is broken" in err and "nothing was recorded" in err
+    code, out, _ = run(capsys, db, "export", "--format", "csv")
+    assert out.count("\n") == 1  # header only

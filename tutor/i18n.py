@@ -262,6 +262,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-TW": "已重設 {learner} 的 {id}：先前的作答仍保留在紀錄中，但不再計入。",
     },
     "progress.next_line": {"en": "{kind}: {id}", "zh-TW": "{kind}：{id}"},
+    "progress.question_error": {
+        "en": "error: question {id} is broken ({error}); nothing was recorded",
+        "zh-TW": "錯誤：題目 {id} 有誤（{error}）；未記錄任何作答",
+    },
     "progress.status_line": {"en": "{status} ({score})", "zh-TW": "{status}（{score}）"},
     # answers (tutor check / tutor questions)
     "check.status": {"en": "Status: {status} (score {score})", "zh-TW": "結果：{status}（得分 {score}）"},

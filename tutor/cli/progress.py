@@ -133,12 +133,16 @@ def _answer(args: argparse.Namespace) -> int:
     if args.hints < 0:
         print(t("progress.bad_hints"), file=sys.stderr)
         return 2
-    from graders.answers import grade
+    from graders.answers import QuestionError, grade
 
     seed = args.seed
     if seed is None and question.params:
         seed = engine.variant_seed(learner, question.id)
-    verdict = grade(question, args.answer, seed=seed, lang=args.lang, hints_used=args.hints)
+    try:
+        verdict = grade(question, args.answer, seed=seed, lang=args.lang, hints_used=args.hints)
+    except QuestionError as exc:  # the question itself is broken: the author's problem
+        print(t("progress.question_error", id=question.id, error=str(exc)), file=sys.stderr)
+        return 1
     try:
         result = engine.record_attempt(
             learner, question.id, args.answer, verdict, hints_used=args.hints,
@@ -311,7 +315,7 @@ def _placement(args: argparse.Namespace) -> int:
         return 0
 
     state = engine.state(learner)
-    from graders.answers import grade
+    from graders.answers import QuestionError, grade
 
     for ext in engine.placement_targets():
         if ext in state.externals_met and answers is None:
@@ -346,7 +350,11 @@ def _placement(args: argparse.Namespace) -> int:
             if not text.strip():
                 continue
             seed = engine.variant_seed(learner, qid) if q.params else None
-            verdict = grade(q, text, seed=seed, lang=args.lang)
+            try:
+                verdict = grade(q, text, seed=seed, lang=args.lang)
+            except QuestionError as exc:
+                print(t("progress.question_error", id=qid, error=str(exc)), file=sys.stderr)
+                return 1
             engine.record_attempt(learner, qid, text, verdict, seed=seed)
             if verdict.status == "correct":
                 correct += 1
