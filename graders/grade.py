@@ -13,6 +13,7 @@ always returned; only a bad lab id raises (``LookupError``).
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import os
 import shutil
@@ -177,10 +178,9 @@ def _analysis_lines(spec: Any, submission: Path, course_yaml: Path | None, seed:
         return []
     answers, problem = _read_doc(submission, ANSWER_FILES)
     lines: list[CheckLine] = []
+    bounded: Callable[..., Any] | None
     try:
-        from graders.answers import grading as answer_grading
-
-        bounded = getattr(answer_grading, "grade", None)
+        from graders.answers import grade as bounded  # bounded in time and memory
     except ImportError:
         bounded = None
     for q in spec.analysis:
@@ -306,12 +306,14 @@ def _lines_from_checks(spec: Any, results: list[Any], lang: str) -> list[CheckLi
         status = str(getattr(r, "status", "error"))
         if status not in ("pass", "fail", "error", "not_graded"):
             status = "error"
+        text_fn = getattr(r, "text", None)
+        message = text_fn(lang) if callable(text_fn) else getattr(r, "message", "")
         points = float(getattr(r, "points", 0.0) or 0.0)
         maxp = float(getattr(r, "max_points", 0.0) or 0.0)
         lines.append(CheckLine(
             id=cid, title=title, bucket=str(getattr(r, "bucket", "implementation")),
             points=max(0.0, min(points, maxp)), max_points=maxp, status=status,  # type: ignore[arg-type]
-            message=str(getattr(r, "message", ""))[:1000],
+            message=str(message)[:1000],
             details=dict(getattr(r, "details", {}) or {})))
     for c in spec.checks:  # a check that did not report scores 0
         if c.id not in seen:
@@ -321,10 +323,23 @@ def _lines_from_checks(spec: Any, results: list[Any], lang: str) -> list[CheckLi
     return lines
 
 
-def _zero_lines(spec: Any, message: str, lang: str) -> list[CheckLine]:
+def _zero_lines(spec: Any, message: str, lang: str, status: str = "fail") -> list[CheckLine]:
     return [CheckLine(id=c.id, title=c.title.get(lang), bucket=c.bucket, points=0.0,
-                      max_points=float(c.points), status="error", message=message)
+                      max_points=float(c.points), status=status,  # type: ignore[arg-type]
+                      message=message)
             for c in spec.checks]
+
+
+def _call_checks(fn: ChecksFn, spec: Any, snap: Path, pristine: Path, heldout: Path | None,
+                 seed: int, data_dir: Path | None) -> list[Any]:
+    """Call the lab's checks; hand over the grader's data directory when the checker takes it."""
+    try:
+        takes_data = "data_dir" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        takes_data = False
+    if takes_data:
+        return list(fn(spec, snap, pristine, heldout, seed, data_dir=data_dir))
+    return list(fn(spec, snap, pristine, heldout, seed))
 
 
 def grade_submission(
@@ -429,8 +444,8 @@ def grade_submission(
             # 4. lab checks on the snapshot, in the grader
             fn = checks_fn or _default_checks()
             try:
-                results = fn(spec, snap, pristine, heldout, seed)
-                lines += _lines_from_checks(spec, list(results), lang)
+                results = _call_checks(fn, spec, snap, pristine, heldout, seed, data_dir)
+                lines += _lines_from_checks(spec, results, lang)
             except Exception as exc:  # noqa: BLE001 - the checker broke: grader error
                 raise _CheckerBroke(exc) from exc
         # 5. analysis, design, concepts
@@ -445,14 +460,18 @@ def grade_submission(
         else:
             no_evidence["concepts"] = "no learner database given"
         total, buckets = aggregate(lines, weights, no_evidence)
-        return Report(lab_id=spec.id, submission=name, status="graded", total=total,
+        broken = [c.id for c in lines if c.status == "error"]
+        if broken:  # "error" = the grader could not evaluate the check: not the learner's fault
+            messages.insert(0, f"grader error: could not evaluate {', '.join(broken)}")
+        return Report(lab_id=spec.id, submission=name,
+                      status="grader_error" if broken else "graded", total=total,
                       buckets=buckets, checks=lines, run=run_info, messages=messages, seed=seed,
                       execution_time=round(time.monotonic() - t0, 3),
                       grader_version=graders.__version__)
     except (SandboxError, _CheckerBroke, OSError, ValueError, ImportError) as exc:
         cause = exc.__cause__ if isinstance(exc, _CheckerBroke) and exc.__cause__ else exc
         detail = "".join(traceback.format_exception_only(type(cause), cause)).strip()
-        err_lines = _zero_lines(spec, "not graded: grader error", lang)
+        err_lines = _zero_lines(spec, "not graded: grader error", lang, status="error")
         total, buckets = aggregate(err_lines, load_weights(None), {"concepts": "grader error"})
         return Report(lab_id=spec.id, submission=name, status="grader_error", total=0.0,
                       buckets=buckets, checks=err_lines, run=run_info,

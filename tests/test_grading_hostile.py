@@ -10,6 +10,7 @@ import csv
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,13 +44,20 @@ def _checker() -> ModuleType:
 
 
 @pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Run directories under this test's own temp dir, so leftovers can be told apart."""
-    root = tmp_path / "grader-tmp"
-    root.mkdir()
+def private_tmp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Run directories under this test's own temp dir, so leftovers can be told apart.
+
+    Not under pytest's tmp_path: pytest resets /tmp/pytest-of-<user> to 0700 whenever a worker
+    starts, which would close the way in for the sandbox's unprivileged uid mid-run.
+    """
+    root = Path(tempfile.mkdtemp(prefix="tutor-grading-test-", dir=tempfile.gettempdir()))
+    os.chmod(root, 0o711)
     monkeypatch.setattr(tempfile, "tempdir", str(root))
-    yield root
-    assert _leftovers(root) == [], "a process of the run survived"
+    try:
+        yield root
+        assert _leftovers(root) == [], "a process of the run survived"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _leftovers(root: Path) -> list[int]:
@@ -316,7 +324,7 @@ def test_batch_of_20_with_2_jobs(tmp_path: Path, private_tmp: Path) -> None:
     assert [r["submission"] for r in rows] == sorted(f"student-{i:02d}" for i in range(20))
     assert list(rows[0]) == ["submission", "total", "concepts", "implementation", "analysis",
                              "innovation", "status", "message"]
-    assert sum(r["total"] == "100" for r in rows) == 19, [r for r in rows if r["total"] != "100"]
+    assert sum(r["total"] == "100" for r in rows) == 19, [r["message"] for r in rows if r["total"] != "100"]
     assert rows[5]["total"] == "25" and "exit code 1" in rows[5]["message"]
     assert summary.grader_errors == 0
     assert len(list((tmp_path / "gradebook-reports").glob("*.md"))) == 20
