@@ -105,7 +105,8 @@ class TutorApp(App[int]):
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
         if not self.services.course_loaded:
-            self.load_course()
+            # after the first paint: the loader's imports would compete for the GIL with it
+            self.call_after_refresh(self.load_course)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="startup")
     def load_course(self) -> None:
@@ -119,6 +120,9 @@ class TutorApp(App[int]):
             await refresh()
         if self.services.load_error is not None:
             self.screen.refresh(recompose=True)
+
+    def on_unmount(self) -> None:
+        self.services.cancel_lab()  # never leave a training process behind
 
     # ------------------------------------------------------------------ routing
     def action_goto(self, mode: str) -> None:

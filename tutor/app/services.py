@@ -212,6 +212,8 @@ class Services:
         """Bumped whenever progress changes, so screens know to refresh."""
         self._lab_results: dict[str, LabOutcome] = {}
         self._load_lock = threading.Lock()
+        self.active_run: Any = None
+        """The real lab run in progress (for cancelling it)."""
         self.load_error: str | None = None
         """Why the course could not be loaded, in words (shown instead of the screens)."""
 
@@ -546,18 +548,32 @@ class Services:
         return exercises_dir()
 
     def start_workspace(self, lab_id: str) -> Path:
-        """Copy the starter files into the learner's workspace (never overwriting work)."""
+        """Copy the starter files into the learner's workspace (never overwriting work).
+
+        Raises ``FileExistsError`` (with the path) when work is already there.
+        """
         runner = self._lab_runner
         if runner is not None and hasattr(runner, "start"):
             return Path(runner.start(lab_id))
         try:
-            from tutor.labs import workspace as ws  # type: ignore[attr-defined]
+            from graders.labs.spec import load_lab
+            from tutor.labs.workspace import WorkspaceExists, start_workspace
         except Exception as exc:
-            raise Unavailable(f"lab workspaces: {exc}") from exc
-        fn = getattr(ws, "start_workspace", None) or getattr(ws, "start", None)
-        if fn is None:
-            raise Unavailable("lab workspaces: tutor.labs.workspace has no start function")
-        return Path(fn(lab_id))
+            raise Unavailable(f"lab workspaces (tutor/labs): {exc}") from exc
+        lab = self.lab(lab_id)
+        if not lab.exercise:
+            raise Unavailable(f"{lab_id} has no runnable kit yet")
+        lab_dir = self._exercises_root() / lab.exercise
+        try:
+            return Path(start_workspace(load_lab(lab_dir), lab_dir))
+        except WorkspaceExists as exc:
+            raise FileExistsError(str(exc.path)) from None
+
+    def cancel_lab(self) -> None:
+        """Stop the running lab, if any (safe from the UI thread)."""
+        run = self.active_run
+        if run is not None:
+            run.cancel()
 
     def run_lab(self, lab_id: str, solution: bool) -> Iterator[LabEvent]:
         """Run a lab (blocking; call from a worker thread), yielding its events."""
@@ -600,19 +616,22 @@ class Services:
                     frac = mean
                 ev.append(s("report.ev.mastered", lang, done=done, total=n))
                 ev.append(s("report.ev.mean", lang, mean=f"{mean:.0%}"))
-            elif b.id == "implementation":
+            else:  # implementation / analysis / innovation: lab checks tagged with the bucket
                 got = tot = 0.0
                 for lab_id, o in self._lab_results.items():
-                    p, m = o.points
+                    mine = [c for c in o.checks if c.bucket == b.id]
+                    if not mine:
+                        continue
+                    p = sum(c.points for c in mine)
+                    m = sum(c.max_points for c in mine)
                     got += p
                     tot += m
                     ev.append(f"{lab_id}: {p:g}/{m:g}")
                 if tot:
                     frac = got / tot
                 if not ev:
-                    ev.append(s("report.ev.no_labs", lang))
-            else:
-                ev.append(s("report.ev.none", lang))
+                    ev.append(s("report.ev.no_labs" if b.id == "implementation"
+                                else "report.ev.none", lang))
             buckets.append(BucketView(b.id, _text(b.title, lang), b.weight, frac, ev))
         return buckets
 
@@ -721,26 +740,68 @@ def _display_state(engine_state: str, unlocked: bool, attempts: int) -> str:
 
 
 def _run_real_lab(svc: Services, lab_id: str, solution: bool) -> Iterator[LabEvent]:
-    """Adapter over tutor.labs.runner.LabRun (imported here: the lab stack is heavy)."""
+    """Run a lab like `tutor lab run` + `tutor lab check` (tutor.labs.runner.LabRun, then
+    graders.labs.checks.run_checks), translating its events. Imported here: the lab stack
+    (pydantic specs, subprocess plumbing) is not needed before a lab runs."""
+    import shutil
+
     try:
-        from tutor.labs import runner as lr
+        from graders.labs.checks import default_data_dir, run_checks
+        from graders.labs.spec import load_lab
+        from tutor.labs.runner import Finished, LabRun, LogLine, Progress, tail
+        from tutor.labs.workspace import prepare_run_dir, workspace_for
+        from tutor.paths import workspace_dir
     except Exception as exc:
-        raise Unavailable(f"lab runner (tutor/labs/runner.py): {exc}") from exc
-    LabRun = getattr(lr, "LabRun", None)
-    if LabRun is None:
-        raise Unavailable("lab runner: tutor.labs.runner has no LabRun")
-    run = LabRun(lab_id, solution=solution)  # adapt once the runner's signature settles
-    for ev in run:
-        kind = str(getattr(ev, "kind", None) or getattr(ev, "event", None) or "log")
-        if kind == "progress":
-            yield LabEvent("progress", int(getattr(ev, "step", 0)), int(getattr(ev, "total", 0)),
-                           getattr(ev, "loss", None))
-        elif kind in ("done", "finished"):
-            yield LabEvent("done")
-        elif kind == "error":
-            yield LabEvent("error", text=str(getattr(ev, "message", "") or ev))
-        else:
-            yield LabEvent("log", text=str(getattr(ev, "line", None) or getattr(ev, "text", ev)))
+        raise Unavailable(f"lab runner (tutor/labs): {exc}") from exc
+    lab = svc.lab(lab_id)
+    if not lab.exercise:
+        raise Unavailable(f"{lab_id} has no runnable kit yet")
+    lab_dir = svc._exercises_root() / lab.exercise
+    spec = load_lab(lab_dir)
+    source: Path | None
+    if solution:
+        base, source = workspace_dir() / ".solution-runs" / lab_id, None
+    else:
+        source = workspace_for(lab_id)
+        if not source.is_dir():
+            from tutor.app.strings import s
+
+            raise Unavailable(s("labs.start_first", svc.lang))
+        base = source
+    out_dir, run_dir = base / "out", base / ".run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    prepare_run_dir(spec, lab_dir, run_dir, solution=solution, source=source)
+    run = LabRun(spec, run_dir, out_dir, data_dir=default_data_dir(spec), seed=0,
+                 log_path=base / "run.log")
+    svc.active_run = run
+    final: Any = None
+    try:
+        yield LabEvent("log", text="$ " + " ".join(run.command))
+        for ev in run.events():
+            if isinstance(ev, Progress):
+                yield LabEvent("progress", ev.step, ev.total, ev.loss)
+            elif isinstance(ev, LogLine):
+                yield LabEvent("log", text=ev.text)
+            elif isinstance(ev, Finished):
+                final = ev
+    finally:
+        svc.active_run = None
+    if final is None or not final.ok:
+        why = "no result"
+        if final is not None:
+            why = ("timed out" if final.timed_out else "cancelled" if final.cancelled
+                   else f"exit code {final.returncode}" if final.returncode
+                   else "no 'done' event")
+            why += "\n" + tail(final.log_path)
+        yield LabEvent("error", text=why)
+        return
+    yield LabEvent("log", text=f"log: {final.log_path}")
+    results = run_checks(spec, final.out_dir, run_dir, None, 0)
+    yield LabEvent("done", checks=[
+        CheckView(r.id, r.bucket, float(r.points), float(r.max_points), r.status,
+                  r.text(svc.lang)) for r in results
+    ])
 
 
 # ---------------------------------------------------------------------- fallback engine

@@ -240,9 +240,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "labs.failed": {"en": "The run failed: {why}", "zh-TW": "執行失敗：{why}"},
     "labs.no_checks": {"en": "The run finished; no checks were reported.",
                        "zh-TW": "執行完成；沒有回報檢查結果。"},
-    "labs.contribution": {"en": "Checks: {got}/{total} points → {share} of the {weight} % "
-                                "implementation bucket.",
-                          "zh-TW": "檢查：{got}/{total} 分 → 實作項目（{weight}%）得 {share} 分。"},
+    "labs.contribution": {"en": "{bucket}: {got}/{total} points → {share} of the {weight} % "
+                                "bucket.",
+                          "zh-TW": "{bucket}：{got}/{total} 分 → 該項目（{weight}%）得 {share} 分。"},
+    "bucket.implementation": {"en": "Implementation", "zh-TW": "實作"},
+    "bucket.analysis": {"en": "Analysis", "zh-TW": "分析"},
+    "bucket.innovation": {"en": "Innovation", "zh-TW": "創新"},
+    "labs.workspace_exists": {"en": "Your workspace already has work (not overwritten): {path}",
+                              "zh-TW": "工作區已有你的作品（不會覆寫）：{path}"},
+    "labs.start_first": {"en": "start the workspace first (w)", "zh-TW": "請先建立工作區（w）"},
+    "key.labs.stop": {"en": "Stop", "zh-TW": "停止"},
+    "tip.labs.stop": {"en": "Stop the running lab", "zh-TW": "停止正在執行的實驗"},
     "labs.workspace_ready": {"en": "Workspace ready: {path}", "zh-TW": "工作區已就緒：{path}"},
     # report
     "report.title": {"en": "Report", "zh-TW": "報告"},

@@ -37,6 +37,7 @@ class LabsScreen(TutorScreen):
         Binding("w", "start_workspace", "Workspace", id="labs.start"),
         Binding("u", "run(True)", "Run solution", id="labs.run_solution"),
         Binding("y", "run(False)", "Run mine", id="labs.run_mine"),
+        Binding("k", "stop", "Stop", id="labs.stop"),
     ]
 
     def __init__(self) -> None:
@@ -152,10 +153,18 @@ class LabsScreen(TutorScreen):
         except Unavailable as exc:
             self.notify(self.s("error.unavailable", what=str(exc)), severity="warning")
             return
-        except Exception as exc:  # e.g. work exists: the runner says so
-            self.notify(str(exc), severity="warning")
+        except FileExistsError as exc:
+            self.notify(self.s("labs.workspace_exists", path=str(exc)), severity="warning")
+            return
+        except Exception as exc:  # copying failed: say why
+            self.notify(str(exc), severity="error")
             return
         self.notify(self.s("labs.workspace_ready", path=str(path)))
+
+    def action_stop(self) -> None:
+        """Stop the running lab (its process group is killed by the runner)."""
+        if self.running is not None:
+            self.svc.cancel_lab()
 
     def action_run(self, solution: bool) -> None:
         lab_id = self.selected
@@ -235,18 +244,31 @@ class LabsScreen(TutorScreen):
             lines.append("[red]" + self.s("labs.failed", why=outcome.error or "?") + "[/]")
         for c in outcome.checks:
             mark = {"pass": "[green]✓[/]", "fail": "[red]✗[/]"}.get(c.status, "[yellow]![/]")
-            lines.append(f"{mark} {c.check_id} [dim]({c.bucket})[/] {c.points:g}/{c.max_points:g}"
-                         f" — {c.message}")
+            bucket = self.s(f"bucket.{c.bucket}")
+            lines.append(f"{mark} {c.check_id} [dim]({bucket})[/] {c.points:g}/{c.max_points:g}"
+                         f" — {_esc(c.message)}")
         if outcome.checks:
-            got, total = outcome.points
-            weight = _bucket_weight(self.svc, "implementation")
-            share = got / total * weight if total else 0.0
             lines.append("")
-            lines.append(self.s("labs.contribution", got=f"{got:g}", total=f"{total:g}",
-                                share=f"{share:.1f}", weight=weight))
+            for bucket in ("implementation", "analysis", "innovation"):
+                mine = [c for c in outcome.checks if c.bucket == bucket]
+                if not mine:
+                    continue
+                got = sum(c.points for c in mine)
+                total = sum(c.max_points for c in mine)
+                weight = _bucket_weight(self.svc, bucket)
+                share = got / total * weight if total else 0.0
+                lines.append(self.s("labs.contribution", got=f"{got:g}", total=f"{total:g}",
+                                    share=f"{share:.1f}", weight=weight,
+                                    bucket=self.s(f"bucket.{bucket}")))
         elif outcome.ok:
             lines.append(self.s("labs.no_checks"))
         self.query_one("#lab-checks", Static).update("\n".join(lines))
+
+
+def _esc(text: str) -> str:
+    from textual.markup import escape
+
+    return escape(text)
 
 
 def _bucket_weight(svc: Any, bucket: str) -> int:
