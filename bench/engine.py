@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concepts", type=int, default=5000)
     ap.add_argument("--attempts", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--repeat", type=int, default=30, help="samples for next/record")
+    ap.add_argument("--repeat", type=int, default=100, help="samples for next/record")
     args = ap.parse_args(argv)
 
     from tutor.engine import Engine
@@ -189,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     lid = store.learner(learner, today=start.date()).id
     t = time.perf_counter()
     log_attempts(store, course, lid, args.attempts, args.seed, start)
+    # fold the bulk load's WAL into the database now, or the first timed commit pays for it
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     t_load = time.perf_counter() - t
     engine = Engine(course, store, lang="en")
     now = start + timedelta(minutes=3 * args.attempts + 1)
@@ -214,16 +217,20 @@ def main(argv: list[str] | None = None) -> int:
 
     rec_t: list[float] = []
     next_t: list[float] = []
+    rec_cpu: list[float] = []
+    next_cpu: list[float] = []
     for k in range(args.repeat):
         rec = engine.next_item(learner, now=now, today=now.date())
         qid = rec.id if rec.kind in ("question", "review") and rec.id else f"q-c{k}-0"
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         engine.record_attempt(learner, qid, "a", V(), now=now)
         rec_t.append(time.perf_counter() - t)
+        rec_cpu.append(time.process_time() - c)
         engine._ready_cache.clear()  # worst case: recompute readiness of every concept
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         engine.next_item(learner, now=now, today=now.date())
         next_t.append(time.perf_counter() - t)
+        next_cpu.append(time.process_time() - c)
         now += timedelta(minutes=2)
 
     naive_next: list[float] = []
@@ -244,12 +251,15 @@ def main(argv: list[str] | None = None) -> int:
     rb = min(rebuild_fast) * 1000
     nx50, nx95 = _ms(next_t)
     rc50, rc95 = _ms(rec_t)
+    nxc = _ms(next_cpu)[1]
+    rcc = _ms(rec_cpu)[1]
     rows = [
         ("rebuild all state (ms)", f"{rb:.0f}", f"{rebuild_naive * 1000:.0f}", "<= 2000",
          rb <= 2000),
-        ("next after an answer, caches cleared, p50 / p95 (ms)", f"{nx50:.2f} / {nx95:.2f}",
+        ("next after an answer, caches cleared: wall p50 / p95, CPU p95 (ms)",
+         f"{nx50:.2f} / {nx95:.2f}, {nxc:.2f}",
          f"{statistics.median(naive_next) * 1000:.0f}", "<= 20", nx95 <= 20),
-        ("record an attempt, p50 / p95 (ms)", f"{rc50:.2f} / {rc95:.2f}",
+        ("record an attempt: wall p50 / p95, CPU p95 (ms)", f"{rc50:.2f} / {rc95:.2f}, {rcc:.2f}",
          f"{statistics.median(naive_rec) * 1000:.0f}", "<= 5", rc95 <= 5),
     ]
     print(f"synthetic course: {len(course.concepts)} concepts, {len(course.questions)} questions, "
@@ -264,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("baselines: rebuild = one SELECT per attempt id; next = rebuild from the log, then "
           "choose; record = INSERT + commit, then rebuild from the log")
+    print("wall p95 above CPU p95 = time spent waiting for a core (a loaded machine)")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0 if all(r[4] for r in rows) else 1
 
 
