@@ -293,3 +293,16 @@ def test_preview_does_not_need_sympy() -> None:
         "assert 'sympy' not in sys.modules, 'sympy imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("answer", ["16,777,216", "≈ 16777216", "~1.6777216e7", "2^24"])
+def test_numeric_spellings(answer: str) -> None:
+    big = q(id="big", kind="numeric", answer="4096*4096")
+    assert grade_local(big, answer).status == "correct"
+    assert preview(big, answer).valid
+
+
+def test_factorial_identities_use_small_points() -> None:
+    fact = q(id="fact", symbols={"n": ["positive", "integer"]}, answer="(n+1)!")
+    assert grade_local(fact, "(n+1)*n!").status == "correct"
+    assert grade_local(fact, "n*n!").status == "incorrect"

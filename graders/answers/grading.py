@@ -260,6 +260,16 @@ def _match_seq(ctx: _Context, got: Value, want: Value) -> tuple[int, int, bool]:
 # ---------------------------------------------------------------------------------- kinds
 
 
+_THOUSANDS = re.compile(r"\s*[≈~]?\s*\d{1,3}(,\d{3})+(\.\d+)?\s*")
+
+
+def _numeric_commas(q: Question, answer: str) -> str:
+    """"16,777,216" in a numeric question is one number, not a list."""
+    if q.kind == "numeric" and _THOUSANDS.fullmatch(answer):
+        return answer.replace(",", "")
+    return answer
+
+
 def _grade_expression(ctx: _Context, answer: str) -> _Outcome:
     from graders.answers import algebra
 
@@ -267,6 +277,7 @@ def _grade_expression(ctx: _Context, answer: str) -> _Outcome:
     if q.answer is None or isinstance(q.answer, list) and not q.answer:
         raise QuestionError(f"{q.id}: {msg('err.no_answer')}")
     expected_text = q.answer if isinstance(q.answer, str) else ", ".join(q.answer)
+    answer = _numeric_commas(q, answer)
     try:
         reading = sx.read(answer, ctx.known)
     except sx.ParseError as exc:
@@ -585,7 +596,7 @@ def preview(question: Question, answer: str, *, seed: int | None = None,
                 shown.append(sx.render(r.tree))
                 warns += [msg(k, lang, **f) for k, f in r.warnings]
             return Preview(True, "; ".join(shown), warns)
-        r = sx.read(answer, known)
+        r = sx.read(_numeric_commas(question, answer), known)
         return Preview(True, sx.render(r.tree), [msg(k, lang, **f) for k, f in r.warnings])
     except sx.ParseError as exc:
         return Preview(False, error=exc.render(lang))

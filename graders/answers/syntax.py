@@ -867,6 +867,9 @@ def read(text: str, known: set[str] | None = None) -> Reading:
         raise ParseError("err.too_long", n=len(text), max=MAX_CHARS)
     if not text.strip():
         raise ParseError("err.empty")
+    stripped = text.lstrip()
+    if stripped[:1] in ("≈", "~"):  # "≈ 0.0039": the learner says it is approximate
+        text = text.replace(stripped[0], " ", 1)
     tokens = tokenize(text)
     if tokens[0].kind == "end":
         raise ParseError("err.empty")
