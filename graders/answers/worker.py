@@ -33,6 +33,12 @@ def _handle(req: dict[str, Any]) -> dict[str, Any]:
 
         time.sleep(float(req["sleep"]))
         return {"slept": True}
+    if "alloc_mb" in req:  # used by the pool's tests: a job that exceeds RLIMIT_AS
+        try:
+            block = bytearray(int(req["alloc_mb"]) * 1024 * 1024)
+            return {"allocated": len(block)}
+        except MemoryError:
+            return {"error": "memory", "message": "memory limit"}
     if "rss" in req:  # peak resident memory in KiB, for the memory tests
         import resource
 
