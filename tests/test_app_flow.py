@@ -125,8 +125,14 @@ def test_whole_learning_loop(tmp_path: Path) -> None:
         assert type(labs).__name__ == "LabsScreen"
         assert labs.selected == "lab-1.1"
         assert "Train a tiny LoRA" in labs.query_one("#lab-readme", Markdown).source
-        await pilot.press("u")
+        await pilot.press("u")  # the reference solution: shown, never counted
         await settle(pilot)
+        assert labs.outcome is not None and labs.outcome.ok and labs.outcome.solution
+        assert "do not count" in text_of(labs, "#lab-checks")
+        assert app.services.report("en")[1].fraction is None
+        await pilot.press("w", "y")  # the learner's own work: graded
+        await settle(pilot)
+        assert runner.started == ["lab-1.1"]
         assert any(isinstance(m, LabProgress) for m in messages)
         assert any(isinstance(m, LabFinished) for m in messages)
         assert labs.outcome is not None and labs.outcome.ok
@@ -353,3 +359,32 @@ def test_placement_skip_unlocks_the_first_concepts(tmp_path: Path) -> None:
         assert "q-basics-1" in text_of(app.screen, "#next-text")
 
     drive(app, script)
+
+
+def test_progress_and_lab_grades_persist_across_restarts(tmp_path: Path) -> None:
+    """A second app on the same database sees the answers and the graded lab run."""
+    from tutor.store import Store
+
+    db = tmp_path / "progress.sqlite3"
+    app = make_test_app(tmp_path, store=Store(db))
+
+    async def first(pilot: Pilot[Any]) -> None:
+        app.open_quiz(concept_id="basics")
+        await pilot.pause()
+        await answer(pilot, "16")
+        await pilot.press("escape", "l")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen.outcome.ok
+
+    drive(app, first)
+    again = make_test_app(tmp_path, store=Store(db))
+
+    async def second(pilot: Pilot[Any]) -> None:
+        assert again.services.mastery()["basics"].attempts == 1
+        await pilot.press("r")
+        await pilot.pause()
+        assert "22.5 / 30" in text_of(again.screen, "#bucket-implementation .bucket-head")
+
+    drive(again, second)

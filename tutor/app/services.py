@@ -133,6 +133,8 @@ class LabOutcome:
     """Why the run or the checks failed."""
     seconds: float = 0.0
     """Wall time."""
+    solution: bool = False
+    """Whether this was a run of the reference solution (never counts in the rubric)."""
 
     @property
     def points(self) -> tuple[float, float]:
@@ -206,6 +208,8 @@ class Services:
         self._content_root = content_root
         self.lang = "en"
         """Language of the engine's reasons (the app keeps it in step with its own)."""
+        self.store_error: str | None = None
+        """Why the last write to the store failed, if it did."""
         self.engine_error: str | None = None
         """Why progress tracking is off, when it is."""
         self.version = 0
@@ -584,18 +588,51 @@ class Services:
         yield from _run_real_lab(self, lab_id, solution)
 
     def lab_finished(self, lab_id: str, outcome: LabOutcome) -> None:
-        self._lab_results[lab_id] = outcome
+        """Keep a run's outcome. A run of the learner's own work with checks is a grade report
+        (it counts in the rubric and passes the lab for pacing); a solution run is only logged."""
+        if not outcome.solution:
+            self._lab_results[lab_id] = outcome
         self.version += 1
-        store = self._store
-        add = getattr(store, "add_lab_run", None) if store is not None else None
-        if add is not None:
-            try:
-                add(self.learner, lab_id, {"ok": outcome.ok, "points": list(outcome.points)})
-            except Exception:  # the store's signature may differ; results stay in memory
-                pass
+        store, engine = self._store, self._engine
+        learner_fn = getattr(engine, "learner", None)
+        if store is None or learner_fn is None or not hasattr(store, "add_lab_run"):
+            return
+        checks = [{"id": c.check_id, "bucket": c.bucket, "points": c.points,
+                   "max_points": c.max_points, "status": c.status, "message": c.message}
+                  for c in outcome.checks]
+        got, total = outcome.points
+        passed = outcome.ok and bool(checks) and all(c["status"] == "pass" for c in checks)
+        try:
+            learner_id = learner_fn(self.learner).id
+            status = "solution" if outcome.solution else ("passed" if passed else "failed")
+            store.add_lab_run(learner_id, lab_id, status,
+                              {"ok": outcome.ok, "error": outcome.error, "checks": checks,
+                               "seconds": round(outcome.seconds, 2)})
+            if not outcome.solution and checks and total:
+                store.add_grade_report(learner_id, lab_id, got / total, passed,
+                                       {"source": "app", "checks": checks})
+        except Exception as exc:  # the store refused: the outcome still shows; say why
+            self.store_error = f"{type(exc).__name__}: {exc}"
 
     def lab_results(self) -> dict[str, LabOutcome]:
-        return dict(self._lab_results)
+        """The latest graded run (the learner's own work) per lab: this session's, else the
+        store's grade reports."""
+        out: dict[str, LabOutcome] = {}
+        store, engine = self._store, self._engine
+        learner_fn = getattr(engine, "learner", None)
+        if store is not None and learner_fn is not None and hasattr(store, "grade_reports"):
+            try:
+                for r in store.grade_reports(learner_fn(self.learner).id):
+                    checks = [CheckView(str(c.get("id")), str(c.get("bucket")),
+                                        float(c.get("points", 0)), float(c.get("max_points", 0)),
+                                        str(c.get("status")), str(c.get("message", "")))
+                              for c in (r.payload or {}).get("checks", [])]
+                    if checks:
+                        out[r.lab_id] = LabOutcome(True, checks)
+            except Exception:  # an unreadable report: fall back to this session's runs
+                pass
+        out.update(self._lab_results)
+        return out
 
     # ------------------------------------------------------------------ report
     def report(self, lang: str) -> list[BucketView]:
@@ -603,6 +640,7 @@ class Services:
         from tutor.app.strings import s
 
         mastery = self.mastery()
+        lab_results = self.lab_results()
         buckets: list[BucketView] = []
         for b in self.course.meta.rubric.buckets:
             ev: list[str] = []
@@ -618,7 +656,7 @@ class Services:
                 ev.append(s("report.ev.mean", lang, mean=f"{mean:.0%}"))
             else:  # implementation / analysis / innovation: lab checks tagged with the bucket
                 got = tot = 0.0
-                for lab_id, o in self._lab_results.items():
+                for lab_id, o in lab_results.items():
                     mine = [c for c in o.checks if c.bucket == b.id]
                     if not mine:
                         continue

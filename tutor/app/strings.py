@@ -251,6 +251,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "labs.start_first": {"en": "start the workspace first (w)", "zh-TW": "請先建立工作區（w）"},
     "key.labs.stop": {"en": "Stop", "zh-TW": "停止"},
     "tip.labs.stop": {"en": "Stop the running lab", "zh-TW": "停止正在執行的實驗"},
+    "labs.solution_not_counted": {"en": "Reference solution: these checks do not count in your "
+                                        "report. Run your own work (y) to be graded.",
+                                  "zh-TW": "參考解答：這些檢查不計入你的報告。執行你自己的作品（y）才會評分。"},
     "labs.workspace_ready": {"en": "Workspace ready: {path}", "zh-TW": "工作區已就緒：{path}"},
     # report
     "report.title": {"en": "Report", "zh-TW": "報告"},

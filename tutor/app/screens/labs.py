@@ -203,12 +203,12 @@ class LabsScreen(TutorScreen):
                     done = True
                     checks = list(getattr(ev, "checks", []) or [])
             outcome = LabOutcome(done, checks, None if done else "no 'done' event",
-                                 time.perf_counter() - t0)
+                                 time.perf_counter() - t0, solution)
         except Unavailable as exc:
-            outcome = LabOutcome(False, [], str(exc), time.perf_counter() - t0)
+            outcome = LabOutcome(False, [], str(exc), time.perf_counter() - t0, solution)
         except Exception as exc:  # a failed run is a result, shown in the log
             outcome = LabOutcome(False, checks, f"{type(exc).__name__}: {exc}",
-                                 time.perf_counter() - t0)
+                                 time.perf_counter() - t0, solution)
         self.post_message(LabFinished(lab_id, outcome))
 
     def on_lab_progress(self, message: LabProgress) -> None:
@@ -247,7 +247,9 @@ class LabsScreen(TutorScreen):
             bucket = self.s(f"bucket.{c.bucket}")
             lines.append(f"{mark} {c.check_id} [dim]({bucket})[/] {c.points:g}/{c.max_points:g}"
                          f" — {_esc(c.message)}")
-        if outcome.checks:
+        if outcome.checks and outcome.solution:
+            lines += ["", self.s("labs.solution_not_counted")]
+        elif outcome.checks:
             lines.append("")
             for bucket in ("implementation", "analysis", "innovation"):
                 mine = [c for c in outcome.checks if c.bucket == bucket]
