@@ -152,3 +152,20 @@ def test_early_pass_is_not_a_review_but_an_early_failure_is(tmp_path: Path) -> N
     e.record_attempt("a", "q-basics-2", "b", INCORRECT, now=T0 + timedelta(hours=2))
     assert [int(log.rating) for _, log in e.state("a").review_logs] == [3, 1]
     assert e.mastery("a", now=T0)["basics"].state == "needs_review"
+
+
+def test_an_exhausted_concept_does_not_stall_next(tmp_path: Path) -> None:
+    e = make_engine(tmp_path)
+    e.set_start_date("a", T0.date())
+    e.skip_external("a", "ext-math")
+    master(e, "a", "basics", now=T0)
+    for i in (1, 2, 3):  # today's plan concept, every question used up, not mastered
+        e.record_attempt("a", f"q-peft-idea-{i}", "b", INCORRECT, now=T0)
+    rec = e.next_item("a", now=T0, today=T0.date())
+    assert (rec.kind, rec.concept) == ("question", "align-idea")
+    for c in ("align-idea", "memory"):  # every ready concept used up: only lessons are left
+        for i in (1, 2, 3):
+            e.record_attempt("a", f"q-{c}-{i}", "b", INCORRECT, now=T0)
+    rec = e.next_item("a", now=T0 + timedelta(hours=1), today=T0.date())
+    assert (rec.kind, rec.id, rec.concept) == ("lesson", "peft-idea", "peft-idea")
+    assert rec.reason_key == "engine.reason.lesson_no_fresh"

@@ -14,9 +14,12 @@ What next (``next_item``), in priority order:
    done yet, earliest day first (catching up before today), concepts then labs of the day,
    only ready concepts and unlocked labs;
 3. the ready, not yet mastered concept with the lowest P(known) that still has a fresh question
-   (tie: course order); then such a concept without fresh questions (re-read the lesson);
-4. an unlocked lab not yet passed; 5. placement when external prerequisites block everything;
-   6. done.
+   (tie: course order);
+4. an unlocked lab not yet passed; 5. placement when external prerequisites block concepts;
+6. a ready, unmastered concept without fresh questions: re-read its lesson; 7. done.
+
+Concepts without a fresh question are skipped in steps 2 and 3: recommending them again and
+again would stall the learner on something that can no longer make progress.
 
 A concept is turned into a question: the first question (level, then bank order) not yet
 answered for that concept; for reviews, a fresh one or else the one answered longest ago.
@@ -655,7 +658,9 @@ class Engine:
         for day in self.course.days[:expected]:
             behind = expected - day.day
             for c in day.concepts:
-                if c in concepts and c not in state.ever_mastered and c in ready:
+                # a concept with no fresh question cannot progress: it waits for step 5
+                if (c in concepts and c not in state.ever_mastered and c in ready
+                        and self._question_for(state, c) is not None):
                     if behind:
                         return self._concept_item(state, c, "engine.reason.plan_behind", day.day,
                                                   day=day.day, behind=behind)
@@ -687,10 +692,9 @@ class Engine:
                     best = cand
             elif best_stale is None or cand < best_stale:
                 best_stale = cand
-        pick = best or best_stale
-        if pick is not None:
-            return self._concept_item(state, pick[2], "engine.reason.lowest", None,
-                                      p=_pct(pick[0]))
+        if best is not None:
+            return self._concept_item(state, best[2], "engine.reason.lowest", None,
+                                      p=_pct(best[0]))
 
         # 4. labs unlocked but not passed
         if passed is None:
@@ -701,7 +705,7 @@ class Engine:
                 return Recommendation("lab", lab_id, None, self._t("engine.reason.lab", **fields),
                                       "engine.reason.lab", fields)
 
-        # 5. placement, 6. done
+        # 5. placement when external prerequisites block concepts
         unmet = [x for x in self.placement_targets() if x not in state.externals_met]
         blocked = [c for c in concepts if c not in state.ever_mastered]
         if blocked and unmet:
@@ -709,6 +713,10 @@ class Engine:
             return Recommendation("placement", unmet[0], None,
                                   self._t("engine.reason.placement", **fields),
                                   "engine.reason.placement", fields)
+        # 6. a ready concept without fresh questions: re-read its lesson; 7. done
+        if best_stale is not None:
+            return self._concept_item(state, best_stale[2], "engine.reason.lowest", None,
+                                      p=_pct(best_stale[0]))
         if blocked:
             fields = {"n": str(len(blocked))}
             return Recommendation("done", None, None, self._t("engine.reason.stuck", **fields),
