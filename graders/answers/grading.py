@@ -181,7 +181,7 @@ def _shape_error(ctx: _Context, v: Value) -> str | None:
     if kind in ("expression", "numeric") and v.kind != "expr":
         return msg("err.expected_expression", ctx.lang)
     if kind == "numeric" and v.expr.free_symbols:
-        names = ", ".join(sorted(sx._pretty_name(s.name) for s in v.expr.free_symbols))
+        names = ", ".join(sorted(sx.pretty_name(s.name) for s in v.expr.free_symbols))
         return msg("err.expected_number", ctx.lang, names=names)
     if kind == "equation" and (v.kind != "rel" or any(o != "=" for o in v.ops)):
         return msg("err.expected_equation", ctx.lang)

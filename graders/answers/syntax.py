@@ -64,49 +64,80 @@ class Node:
 
 @dataclass(frozen=True)
 class Num(Node):
+    """A number literal, exact (``0.5`` is 1/2)."""
+
     value: Fraction
+    """Its exact value."""
     text: str
+    """As typed (for the preview)."""
 
 
 @dataclass(frozen=True)
 class Name(Node):
+    """A symbol or parameter name (canonical: ``Psi``, ``N_d``)."""
+
     name: str
+    """The canonical name."""
 
 
 @dataclass(frozen=True)
 class Const(Node):
-    name: str  # pi | E | oo
+    """A mathematical constant."""
+
+    name: str
+    """pi | E | oo."""
 
 
 @dataclass(frozen=True)
 class Neg(Node):
+    """Unary minus."""
+
     arg: Node
+    """The negated expression."""
 
 
 @dataclass(frozen=True)
 class Bin(Node):
-    op: str  # + - * / ^
+    """A binary operation."""
+
+    op: str
+    """One of + - * / ^."""
     left: Node
+    """Left operand."""
     right: Node
+    """Right operand."""
     implicit: bool = False
+    """A product written without an operator (``2x``, ``dk``)."""
 
 
 @dataclass(frozen=True)
 class Call(Node):
+    """A whitelisted function (``FUNCTIONS``), or ``factorial`` / ``percent`` from ``!`` / ``%``."""
+
     name: str
+    """Canonical function name."""
     args: tuple[Node, ...]
+    """Arguments."""
 
 
 @dataclass(frozen=True)
 class Rel(Node):
-    ops: tuple[str, ...]  # = < <= > >= !=
+    """A relation or a chain of them: ``a = b``, ``a <= b < c``."""
+
+    ops: tuple[str, ...]
+    """Operators between consecutive parts: = < <= > >= !=."""
     parts: tuple[Node, ...]
+    """The sides (one more than ``ops``)."""
 
 
 @dataclass(frozen=True)
 class Seq(Node):
-    kind: str  # set | list | tuple
+    """``{a, b}``, ``[a, b]`` or a bare ``a, b``."""
+
+    kind: str
+    """set | list | tuple."""
     items: tuple[Node, ...]
+    """Elements."""
 
 
 FUNCTIONS: dict[str, tuple[int, int]] = {
@@ -185,9 +216,14 @@ LATEX_NAME_ARG = {"mathcal", "mathrm", "operatorname", "mathit", "text", "textrm
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # num | ident | op | cmd | end
+    """A lexical token."""
+
+    kind: str
+    """num | ident | op | cmd | end."""
     text: str
+    """Its text (operators normalised to ASCII)."""
     col: int
+    """1-based column in the original answer."""
 
 
 # ---------------------------------------------------------------------------------- tokens
@@ -648,7 +684,7 @@ class _Parser:
         paren_next = nxt.kind == "op" and nxt.text == "("
         if name in self.known:
             if name in ("sigma",) and paren_next:
-                self.warn("warn.implicit_call", name=_pretty_name(name), col=tok.col)
+                self.warn("warn.implicit_call", name=pretty_name(name), col=tok.col)
             self.names.add(name)
             return self.node(Name(tok.col, name))
         fname = FUNCTION_ALIASES.get(name, name)
@@ -680,7 +716,7 @@ class _Parser:
         if self.declared and name.split("_")[0] not in GREEK_NAMES:
             folded = [k for k in self.known if k.casefold() == name.casefold()]
             if len(folded) == 1:
-                self.warn("warn.case", name=name, known=_pretty_name(folded[0]))
+                self.warn("warn.case", name=name, known=pretty_name(folded[0]))
                 self.names.add(folded[0])
                 return self.node(Name(tok.col, folded[0]))
         # an undeclared run of letters: a product of declared names (dk -> d*k)?
@@ -699,10 +735,10 @@ class _Parser:
         if paren_next and len(name) > 1 and name not in GREEK_NAMES:
             raise ParseError("err.unknown_function", name=name, col=tok.col)
         if self.declared:
-            known = ", ".join(sorted(_pretty_name(k) for k in self.known))
-            self.warn("warn.unknown_symbol", name=_pretty_name(name), known=known)
+            known = ", ".join(sorted(pretty_name(k) for k in self.known))
+            self.warn("warn.unknown_symbol", name=pretty_name(name), known=known)
         if paren_next:
-            self.warn("warn.implicit_call", name=_pretty_name(name), col=tok.col)
+            self.warn("warn.implicit_call", name=pretty_name(name), col=tok.col)
         self.names.add(name)
         return self.node(Name(tok.col, name))
 
@@ -885,7 +921,8 @@ def read(text: str, known: set[str] | None = None) -> Reading:
 # ---------------------------------------------------------------------------------- printing
 
 
-def _pretty_name(name: str) -> str:
+def pretty_name(name: str) -> str:
+    """A name for display: Greek names as letters (Psi -> Ψ), subscripts kept (N_d)."""
     base, _, sub = name.partition("_")
     base = NAME_TO_GREEK.get(base, base)
     if sub:
@@ -916,7 +953,7 @@ def render(node: Node) -> str:
     if isinstance(node, Num):
         return node.text
     if isinstance(node, Name):
-        return _pretty_name(node.name)
+        return pretty_name(node.name)
     if isinstance(node, Const):
         return {"pi": "π", "E": "e", "oo": "∞"}[node.name]
     if isinstance(node, Neg):
