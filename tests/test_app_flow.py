@@ -388,3 +388,25 @@ def test_progress_and_lab_grades_persist_across_restarts(tmp_path: Path) -> None
         assert "22.5 / 30" in text_of(again.screen, "#bucket-implementation .bucket-head")
 
     drive(again, second)
+
+
+def test_mouse_buttons_submit_and_next(tmp_path: Path) -> None:
+    app = make_test_app(tmp_path)
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await pilot.click("#go-next")  # Home: open the recommended question
+        await pilot.pause()
+        quiz = app.screen
+        assert quiz.question_id == "q-basics-1"
+        quiz.query_one("#answer", Input).value = "16"
+        await pilot.click("#submit")
+        await settle(pilot)
+        assert quiz.last_verdict.status == "correct"
+        await pilot.click("#next")
+        await settle(pilot)
+        assert quiz.question_id == "q-basics-2"
+        await pilot.click("#to-lesson")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "LessonScreen"
+
+    drive(app, script)

@@ -112,7 +112,7 @@ class TutorApp(App[int]):
     def load_course(self) -> None:
         """Load the course and open the store after the first paint, then re-render."""
         self.services.load()
-        self.call_from_thread(self._course_loaded)
+        self.call_from_thread(lambda: self.call_later(self._course_loaded))
 
     async def _course_loaded(self) -> None:
         refresh = getattr(self.screen, "refresh_if_stale", None)

@@ -94,7 +94,7 @@ class LabsScreen(TutorScreen):
         if self.outcome is not None:
             self._show_outcome(self.outcome)
 
-    def on_screen_resume(self) -> None:
+    async def on_screen_resume(self) -> None:
         # runs before TutorScreen.on_screen_resume (Textual dispatches along the MRO), which
         # re-renders a stale screen and then selects ``self.selected``
         pending = self.tapp.pending_lab

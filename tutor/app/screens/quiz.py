@@ -195,14 +195,14 @@ class QuizScreen(TutorScreen):
         if event.input.id == "answer":
             self.action_submit()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id
         if bid == "submit":
             self.action_submit()
         elif bid == "hint":
             self.action_hint()
         elif bid == "next":
-            self.action_next()
+            await self.action_next()
         elif bid == "to-lesson" and self.question_id:
             q = self.svc.course.questions[self.question_id]
             cid = self.concept_id or q.concepts[0]
