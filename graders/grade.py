@@ -188,6 +188,12 @@ def _analysis_lines(spec: Any, submission: Path, course_yaml: Path | None, seed:
         base = {"id": f"analysis-{q.id}", "title": title, "bucket": "analysis",
                 "max_points": float(q.points)}
         given = answers.get(q.id) if answers else None
+        if q.prompt is not None:  # person-graded: never part of the automatic total
+            has = isinstance(given, (str, int, float)) and bool(str(given).strip())
+            lines.append(CheckLine(**base, points=0.0, status="not_graded",
+                                   message="free-form answer: graded by a person" if has
+                                   else "free-form answer missing (graded by a person)"))
+            continue
         if answers is None:
             msg = ("no answers.yaml / answers.json in the submission" if problem == "missing"
                    else problem)
@@ -196,10 +202,6 @@ def _analysis_lines(spec: Any, submission: Path, course_yaml: Path | None, seed:
         if not isinstance(given, (str, int, float)) or not str(given).strip():
             lines.append(CheckLine(**base, points=0.0, status="fail",
                                    message="no answer to this question"))
-            continue
-        if q.prompt is not None:
-            lines.append(CheckLine(**base, points=0.0, status="not_graded",
-                                   message="free-form answer: graded by a person"))
             continue
         question = _bank_question(q.id, course_yaml)
         if question is None or bounded is None:

@@ -91,7 +91,12 @@ def to_junit(report: Report) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters (terminal escapes included) never reach a Markdown report."""
+
+
 def _md(text: str) -> str:
+    text = _CONTROL.sub("\ufffd", text)
     text = html.escape(text, quote=False).replace("|", "\\|").replace("`", "\\`")
     return " ".join(text.split())
 
