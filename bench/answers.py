@@ -191,6 +191,17 @@ def main(argv: list[str] | None = None) -> int:
             for line in lines:
                 print("  " + line)
 
+    from graders.answers.grading import adhoc_question, preview
+
+    q = adhoc_question("r*(d+k)/(d*k)", symbols=None, assume=["positive", "integer"])
+    pv: list[float] = []
+    for p in pairs * 5:
+        t0 = time.perf_counter()
+        preview(q, str(p["answer"]))
+        pv.append((time.perf_counter() - t0) * 1000)
+    print(f"\npreview() (in-process, no sympy) over the pair answers x5: p50 {pct(pv, 50):.3f} ms, "
+          f"p99 {pct(pv, 99):.3f} ms")
+
     nq, cold, warm, wrong, algebra = bank_latency()
     print(f"\nQuestion tests of the shipped bank: {nq} questions, {len(cold)} cases, "
           f"{wrong} case status mismatch(es)")
