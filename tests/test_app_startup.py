@@ -54,6 +54,7 @@ def test_first_screen_without_ml_stack_or_sympy(tmp_path: Path) -> None:
     rec = json.loads(out.read_text())
     assert rec["after_import"] == [], "import tutor.app must stay free of textual and heavy deps"
     assert rec["first_screen"] == "HomeScreen"
+    assert rec["course_loaded"] and rec["load_error"] is None, rec["load_error"]
     assert rec["first_paint"] == [], f"loaded before the first paint: {rec['first_paint']}"
     # every top-level screen, with the course loaded, still needs none of them
     assert rec["after_tour"] == [], f"loaded by the screens: {rec['after_tour']}"
