@@ -1,0 +1,72 @@
+"""The real Lab-1.1 through the sandboxed grader: the solution scores full marks and the untouched
+starter near zero, in every output format (trains a tiny model: serial and slow)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from graders.grade import grade_submission
+from graders.rubric import Report, render
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB = ROOT / "exercises" / "lab-1.1-peft-lora"
+EXTRAS = Path(__file__).parent / "fixtures" / "grading_lab" / "lab-1.1-extras"
+
+pytestmark = [
+    pytest.mark.serial,
+    pytest.mark.slow,
+    pytest.mark.skipif(sys.platform != "linux" or not (LAB / "lab.yaml").is_file(),
+                       reason="needs Linux and exercises/lab-1.1-peft-lora"),
+]
+
+
+def _grade(src: Path, tmp_path: Path, extras: bool) -> Report:
+    sub = tmp_path / src.name
+    shutil.copytree(src, sub)
+    if extras:
+        for f in EXTRAS.iterdir():
+            shutil.copyfile(f, sub / f.name)
+    root = Path(tempfile.mkdtemp(prefix="tutor-grading-lab11-"))
+    old = tempfile.tempdir
+    tempfile.tempdir = str(root)
+    try:
+        # generous limit: the reference time budget assumes an idle 2-core machine
+        return grade_submission(sub, "lab-1.1", seed=0, timeout=900)
+    finally:
+        tempfile.tempdir = old
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _formats(r: Report) -> dict[str, str]:
+    return {fmt: render(r, fmt) for fmt in ("json", "gradescope", "junit", "md")}
+
+
+def test_solution_full_marks_starter_near_zero(tmp_path: Path) -> None:
+    good = _grade(LAB / "solution", tmp_path, extras=True)
+    assert good.status == "graded", good.messages
+    failed = [(c.id, c.message) for c in good.checks if c.status in ("fail", "error")]
+    assert not failed
+    assert good.total == 100
+    out = _formats(good)
+    assert json.loads(out["json"])["total"] == 100
+    assert json.loads(out["gradescope"])["score"] == 100
+    suite = ET.fromstring(out["junit"].encode()).find("testsuite")
+    assert suite is not None and suite.get("failures") == "0" and suite.get("errors") == "0"
+    assert "**Total: 100 / 100**" in out["md"]
+
+    bad = _grade(LAB / "starter", tmp_path, extras=False)
+    assert bad.status == "graded", bad.messages
+    assert bad.total <= 10
+    out = _formats(bad)
+    assert json.loads(out["json"])["total"] <= 10
+    assert json.loads(out["gradescope"])["score"] <= 10
+    suite = ET.fromstring(out["junit"].encode()).find("testsuite")
+    assert suite is not None and int(suite.get("failures") or 0) >= 5
+    assert "**Total: " in out["md"]
