@@ -173,7 +173,8 @@ MULTI = q(id="multi", kind="multi",
     ("answer", "status", "score"),
     [("a,c", "correct", 1.0), ("c a", "correct", 1.0), ("ac", "correct", 1.0),
      ("a", "partial", 0.5), ("a,c,d", "partial", 0.5), ("b,d", "incorrect", 0.0),
-     ("a,e", "invalid", 0.0), ("a,a", "invalid", 0.0)],
+     ("a,e", "invalid", 0.0), ("a,a", "invalid", 0.0), ("a 和 c", "correct", 1.0),
+     ("a and c", "correct", 1.0), ("a、c", "correct", 1.0)],
 )
 def test_multi(answer: str, status: str, score: float) -> None:
     v = grade_local(MULTI, answer)

@@ -79,7 +79,7 @@ def _norm_text(s: str) -> str:
 
 def _option_tokens(answer: str) -> list[str]:
     text = unicodedata.normalize("NFKC", answer).casefold()
-    parts = re.split(r"[\s,;、/>|]+|->|→", text)
+    parts = re.split(r"[\s,;、/>|和及與]+|->|→|\band\b", text)
     return [p.strip("()[]{}.:'\"`") for p in parts if p.strip("()[]{}.:'\"`")]
 
 
