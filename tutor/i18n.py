@@ -205,10 +205,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "progress.kind.done": {"en": "Done", "zh-TW": "完成"},
     "progress.header": {"en": "Progress of {learner}", "zh-TW": "{learner} 的學習進度"},
     "progress.pacing": {
-        "en": "Plan day {plan_day} (calendar day {expected}, {ahead:+d} day(s) ahead), "
-        "{hours} h left",
-        "zh-TW": "計畫第 {plan_day} 天（日曆第 {expected} 天，超前 {ahead:+d} 天），剩餘 {hours} 小時",
+        "en": "Plan day {plan_day} (calendar day {expected}: {pace}), {hours} h left",
+        "zh-TW": "計畫第 {plan_day} 天（日曆第 {expected} 天：{pace}），剩餘 {hours} 小時",
     },
+    "progress.pace.ahead": {"en": "{n} day(s) ahead", "zh-TW": "超前 {n} 天"},
+    "progress.pace.behind": {"en": "{n} day(s) behind", "zh-TW": "落後 {n} 天"},
+    "progress.pace.on_time": {"en": "on schedule", "zh-TW": "進度正常"},
     "progress.level_line": {
         "en": "Level {level} {title}: {mastered}/{total} mastered, mean {mean}",
         "zh-TW": "第 {level} 層級 {title}：已精熟 {mastered}/{total}，平均 {mean}",

@@ -255,8 +255,14 @@ def _progress(args: argparse.Namespace) -> int:
         })
         return 0
     print(t("progress.header", learner=learner))
+    if pacing.days_ahead > 0:
+        pace = t("progress.pace.ahead", n=pacing.days_ahead)
+    elif pacing.days_ahead < 0:
+        pace = t("progress.pace.behind", n=-pacing.days_ahead)
+    else:
+        pace = t("progress.pace.on_time")
     print(t("progress.pacing", plan_day=pacing.plan_day, expected=pacing.expected_day,
-            ahead=pacing.days_ahead, hours=pacing.hours_left))
+            pace=pace, hours=pacing.hours_left))
     for lv in levels:
         print(t("progress.level_line", level=lv["level"], title=lv["title"],
                 mastered=lv["mastered"], total=lv["concepts"], mean=_pct(float(str(lv["mean_p_known"])))))
