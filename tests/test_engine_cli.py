@@ -183,3 +183,15 @@ def test_broken_question_is_an_error_not_a_traceback(
     assert code == 1 and "q-basics-1 is broken" in err and "nothing was recorded" in err
     code, out, _ = run(capsys, db, "export", "--format", "csv")
     assert out.count("\n") == 1  # header only
+
+
+def test_progress_text_in_both_languages(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+    run_json(capsys, db, "placement", "--skip", "ext-math")
+    run_json(capsys, db, "answer", "q-basics-1", "a")
+    code, out, _ = run(capsys, db, "progress")
+    assert code == 0
+    assert "Plan day 1 (calendar day 1: on schedule)" in out
+    assert "basics" in out and "55%" in out and "lab-1.1" in out and "ext-math: met (skipped)" in out
+    code = main(["progress", "--curriculum", str(COURSE_DIR), "--db", str(db), "--lang", "zh-TW"])
+    out = capsys.readouterr().out
+    assert code == 0 and "進度正常" in out and "學習中" in out and "已滿足（略過）" in out
