@@ -19,8 +19,10 @@ Rules applied per (attempt, concept) pair, in log order:
   only stretch the interval on a memory that was never tested by time). ``Again`` makes the state
   *needs review*; the next passing review makes it *mastered* again.
 * Resets (events) void earlier pairs: ``reset --all`` voids everything before it, ``reset --item
-  Q`` the attempts at question Q, ``reset --item C`` the pairs of concept C. Voided pairs are
-  skipped as if they never happened (they stay in the log).
+  Q`` the attempts at question Q, ``reset --item C`` the pairs of concept C, ``reset --item X``
+  the placement results and skips of external prerequisite X. Voided pairs and events are
+  skipped as if they never happened (they stay in the logs).
+* Placement and skip events meet external prerequisites; the latest placement result counts.
 """
 
 from __future__ import annotations
