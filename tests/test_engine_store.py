@@ -232,3 +232,22 @@ def test_lab_tables_accept_a_profile_name(tmp_path: Path) -> None:
     assert s.grade_reports("ann")[0].passed
     with pytest.raises(TypeError):
         s.add_lab_run("ann", "lab-1.1", {"ok": True})  # type: ignore[arg-type]
+
+
+def test_threads_sharing_a_store_take_turns(tmp_path: Path) -> None:
+    import threading
+
+    s = Store(tmp_path / "db.sqlite3")
+    lid = s.learner("t").id
+
+    def write(tag: str) -> None:
+        for i in range(100):
+            s.append_attempt(lid, AttemptIn(f"{tag}{i}", ["c"], "a", "correct", 1.0))
+
+    threads = [threading.Thread(target=write, args=(tag,)) for tag in "xyz"]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert s.count_attempts(lid) == 300
+    assert s.integrity_check() == "ok"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -232,6 +233,7 @@ class Store:
         Raises ``StoreError`` with a readable message when the file cannot be used.
         """
         self.path = Path(path)
+        self._lock = threading.RLock()
         sync = synchronous or os.environ.get("TUTOR_DB_SYNC", "NORMAL").upper()
         if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise StoreError(f"TUTOR_DB_SYNC must be NORMAL or FULL, not {sync!r}")
@@ -267,24 +269,28 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``: take the write lock up front)."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
-            self._db.execute("COMMIT")
+        """One write transaction (``BEGIN IMMEDIATE``: take the write lock up front).
+
+        Threads sharing this Store take turns (the app records from worker threads)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """A read transaction: reads inside see one consistent state of the database (WAL)."""
-        self._db.execute("BEGIN")
-        try:
-            yield
-        finally:
-            self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._db.execute("COMMIT")
 
     def _migrate(self) -> None:
         with self.transaction() as db:
