@@ -200,7 +200,8 @@ class Pool:
         ok = False
         try:
             reply = w.request(payload, timeout)
-            ok = reply is not None
+            # a worker that hit its memory limit exits: replace it now rather than race its exit
+            ok = reply is not None and reply.get("error") != "memory"
             return reply
         finally:
             self._release(w, ok)
