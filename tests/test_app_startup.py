@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 ML = ("torch", "transformers", "peft", "trl", "deepspeed", "bitsandbytes")
 
 CHILD = r"""
-import json, sys
+import asyncio, json, sys
 out = sys.argv[1]
 ML = __MODULES__ + ("sympy",)
 import tutor.app
@@ -28,6 +28,9 @@ def painted():
 
     async def tour():
         await app.workers.wait_for_complete()
+        await asyncio.sleep(0.2)
+        from textual.widgets import Footer
+        record["footer_keys"] = len(app.screen.query_one(Footer).children)
         record["course_loaded"] = app.services.course_loaded
         record["load_error"] = app.services.load_error
         for mode in ("map", "plan", "labs", "report", "calculators", "settings", "home"):
@@ -55,6 +58,7 @@ def test_first_screen_without_ml_stack_or_sympy(tmp_path: Path) -> None:
     assert rec["after_import"] == [], "import tutor.app must stay free of textual and heavy deps"
     assert rec["first_screen"] == "HomeScreen"
     assert rec["course_loaded"] and rec["load_error"] is None, rec["load_error"]
+    assert rec["footer_keys"] > 2, "the footer must show the keys after the course loads"
     assert rec["first_paint"] == [], f"loaded before the first paint: {rec['first_paint']}"
     # every top-level screen, with the course loaded, still needs none of them
     assert rec["after_tour"] == [], f"loaded by the screens: {rec['after_tour']}"

@@ -121,6 +121,7 @@ class TutorScreen(Screen[Any]):
             await self.recompose()
             if self.ready:
                 self.after_recompose()
+            self.app.refresh_bindings()  # the new Footer shows nothing until bindings refresh
 
     def after_recompose(self) -> None:
         """Hook: restore focus or selection after a re-render."""

@@ -141,9 +141,12 @@ class CalculatorsScreen(TutorScreen):
             return
         lines = [self.s("calc.per_gpu", total=human_bytes(est.total_bytes),
                         method=self.s(f"calc.method.{method}"), gpus=gpus)]
-        width = max((len(t.name) for t in est.terms), default=8)
+        from rich.cells import cell_len  # East Asian characters take two cells
+
+        width = max((cell_len(t.name) for t in est.terms), default=8)
         for term in est.terms:
-            lines.append(f"  {term.name.ljust(width)}  {human_bytes(term.bytes).rjust(9)}"
+            pad = " " * (width - cell_len(term.name))
+            lines.append(f"  {term.name}{pad}  {human_bytes(term.bytes).rjust(9)}"
                          f"  [dim]{term.formula}[/]")
         out.update("\n".join(lines))
         rows = []

@@ -22,7 +22,14 @@ class HomeScreen(TutorScreen):
     TITLE_KEY = "home.title"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n,enter", "go_next", "Next", id="home.next"),
+        Binding("k", "skip_placement", "Skip", id="home.skip"),
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "skip_placement":  # only offered while a placement is recommended
+            nxt = getattr(self, "_next", None)
+            return nxt is not None and nxt.kind == "placement"
+        return True
 
     def compose_body(self) -> ComposeResult:
         svc = self.svc
@@ -88,7 +95,8 @@ class HomeScreen(TutorScreen):
             what = self.s("home.kind.placement", title=svc.concept_title(str(nxt.item_id), lang))
         else:
             what = self.s("home.kind.question", id=nxt.item_id, title=concept)
-        reason = f"\n[dim]{self.s('home.why')}[/] {nxt.reason}" if nxt.reason else ""
+        why = self.s("home.placement_why") if nxt.kind == "placement" else nxt.reason
+        reason = f"\n[dim]{self.s('home.why')}[/] {why}" if why else ""
         return what + reason
 
     def _today(self, pacing: object) -> str:
@@ -121,9 +129,9 @@ class HomeScreen(TutorScreen):
         elif event.button.id == "placement-take":
             self.action_go_next()
         elif event.button.id == "placement-skip":
-            self.skip_placement()
+            self.action_skip_placement()
 
-    def skip_placement(self) -> None:
+    def action_skip_placement(self) -> None:
         """Mark the external prerequisite as known (the learner's choice) and refresh."""
         nxt = getattr(self, "_next", None)
         if nxt is None or nxt.kind != "placement" or not nxt.item_id:

@@ -49,6 +49,11 @@ class LabsScreen(TutorScreen):
         self.outcome: LabOutcome | None = None
         """The latest finished run (tests read it)."""
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":  # only offered while a lab runs
+            return self.running is not None
+        return True
+
     def compose_body(self) -> ComposeResult:
         svc, lang = self.svc, self.lang
         try:
@@ -172,6 +177,7 @@ class LabsScreen(TutorScreen):
             return
         self.running = lab_id
         self.outcome = None
+        self.refresh_bindings()
         for bid in ("#lab-start", "#lab-run-solution", "#lab-run-mine"):
             self.query_one(bid, Button).disabled = True
         bar = self.query_one("#lab-progress", ProgressBar)
@@ -221,6 +227,7 @@ class LabsScreen(TutorScreen):
 
     def on_lab_finished(self, message: LabFinished) -> None:
         self.running = None
+        self.refresh_bindings()
         outcome: LabOutcome = message.result
         self.outcome = outcome
         self.svc.lab_finished(message.lab_id, outcome)

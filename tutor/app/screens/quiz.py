@@ -116,7 +116,8 @@ class QuizScreen(TutorScreen):
                              tooltip=self.s("tip.quiz.hint"), disabled=not q.hints)
                 yield Button(self.s("key.quiz.next"), id="next", compact=True,
                              tooltip=self.s("tip.quiz.next"))
-                yield Button(self.s("quiz.to_lesson"), id="to-lesson", compact=True)
+                yield Button(self.s("quiz.to_lesson"), id="to-lesson", compact=True,
+                             disabled=self.placement is not None)
             yield Static("", id="hints")
             yield Static("", id="feedback")
 
@@ -280,13 +281,15 @@ class QuizScreen(TutorScreen):
         lines.append(self.s("quiz.mastery", concept=self.svc.concept_title(cid, self.lang),
                             before=f"{rec.before:.2f}", after=f"{rec.after:.2f}",
                             bar=unicode_bar(rec.after, 12)))
+        if abs(rec.after - rec.before) < 1e-9:
+            lines.append(f"[dim]{self.s('quiz.first_only')}[/]")
         if rec.unlocked:
             names = [self._item_title(x) for x in rec.unlocked]
             lines.append("[green b]" + self.s("quiz.unlocked", names=", ".join(names)) + "[/]")
             self.notify(self.s("quiz.unlocked", names=", ".join(names)), timeout=6)
         solution = getattr(q, "solution", None)
-        self.wrong_tries += status == "incorrect"
-        if solution is not None and (status in ("correct", "partial") or self.wrong_tries >= 2):
+        self.wrong_tries += status in ("incorrect", "partial")
+        if solution is not None and (status == "correct" or self.wrong_tries >= 2):
             lines.append(f"\n[b]{self.s('quiz.solution')}[/] " + _esc(solution.get(self.lang)))
         fb.update("\n".join(lines))
 
