@@ -127,3 +127,11 @@ def test_concept_evidence_read_only(tmp_path: Path) -> None:
     _db(other, schema=False)
     assert "schema" in (concept_evidence(other, ["lora"], None)[1] or "")
     assert concept_evidence(tmp_path / "none.sqlite3", ["lora"], None)[1]
+
+
+def test_json_survives_odd_details() -> None:
+    r = sample_report()
+    r.checks[0].details = {"loss": float("nan"), "inf": float("inf"), "obj": object(), 3: (1, 2)}
+    d = json.loads(render(r, "json"))
+    assert d["checks"][0]["details"]["loss"] == "nan"
+    assert d["checks"][0]["details"]["3"] == [1, 2]

@@ -9,6 +9,7 @@ the total, which is renormalised over the buckets that have evidence.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -131,11 +132,25 @@ class Report:
         return f"failed: {', '.join(failed)}" if failed else "all checks passed"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form (non-finite numbers and odd types in details become strings)."""
         d = asdict(self)
         for b, src in zip(d["buckets"], self.buckets, strict=True):
             b["fraction"] = round(src.fraction, 6)
-        return d
+        clean = _jsonable(d)
+        assert isinstance(clean, dict)
+        return clean
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else str(obj)
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    return str(obj)
 
 
 def load_weights(course_yaml: Path | None) -> dict[str, float]:
