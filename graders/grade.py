@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import graders
+from graders.rubric.messages import msg
 from graders.rubric.report import (
     CheckLine,
     Report,
@@ -191,22 +192,19 @@ def _analysis_lines(spec: Any, submission: Path, course_yaml: Path | None, seed:
         if q.prompt is not None:  # person-graded: never part of the automatic total
             has = isinstance(given, (str, int, float)) and bool(str(given).strip())
             lines.append(CheckLine(**base, points=0.0, status="not_graded",
-                                   message="free-form answer: graded by a person" if has
-                                   else "free-form answer missing (graded by a person)"))
+                                   message=msg("person", lang) if has else msg("person_missing", lang)))
             continue
         if answers is None:
-            msg = ("no answers.yaml / answers.json in the submission" if problem == "missing"
-                   else problem)
-            lines.append(CheckLine(**base, points=0.0, status="fail", message=msg))
+            why = msg("no_answers", lang) if problem == "missing" else problem
+            lines.append(CheckLine(**base, points=0.0, status="fail", message=why))
             continue
         if not isinstance(given, (str, int, float)) or not str(given).strip():
             lines.append(CheckLine(**base, points=0.0, status="fail",
-                                   message="no answer to this question"))
+                                   message=msg("no_answer", lang)))
             continue
         question = _bank_question(q.id, course_yaml)
         if question is None or bounded is None:
-            why = ("question not in the bank" if question is None
-                   else "the bounded answer grader is not available")
+            why = msg("not_in_bank", lang) if question is None else msg("no_bounded", lang)
             lines.append(CheckLine(**base, points=0.0, status="not_graded", message=why))
             continue
         try:
@@ -219,7 +217,7 @@ def _analysis_lines(spec: Any, submission: Path, course_yaml: Path | None, seed:
                 details={"status": verdict.status, "score": score}))
         except Exception as exc:  # noqa: BLE001 - a grader bug must not sink the report
             lines.append(CheckLine(**base, points=0.0, status="not_graded",
-                                   message=f"answer grader error: {type(exc).__name__}"))
+                                   message=msg("answer_error", lang, name=type(exc).__name__)))
     return lines
 
 
@@ -230,18 +228,18 @@ _DESIGN_KEYS = {
 }
 
 
-def _design_line(spec: Any, submission: Path) -> list[CheckLine]:
+def _design_line(spec: Any, submission: Path, lang: str = "en") -> list[CheckLine]:
     dc = spec.design_challenge
     if dc is None:
         return []
     from graders.estimate import GB, EstimateError, Setup, estimate
 
-    base = {"id": "design-challenge", "title": dc.prompt.en[:80], "bucket": "innovation",
+    base = {"id": "design-challenge", "title": dc.prompt.get(lang)[:80], "bucket": "innovation",
             "max_points": float(dc.points)}
     design, problem = _read_doc(submission, DESIGN_FILES)
     if design is None:
-        msg = "no design.yaml / design.json in the submission" if problem == "missing" else problem
-        return [CheckLine(**base, points=0.0, status="fail", message=msg)]
+        why = msg("no_design", lang) if problem == "missing" else problem
+        return [CheckLine(**base, points=0.0, status="fail", message=why)]
     cons = dc.constraints
     try:
         params_b = float(cons.get("model_params_b", design.get("params_b", 0)))
@@ -249,19 +247,19 @@ def _design_line(spec: Any, submission: Path) -> list[CheckLine]:
         max_gpus = int(cons.get("gpus", 1))
     except (TypeError, ValueError):
         return [CheckLine(**base, points=0.0, status="error",
-                          message="the lab's design constraints are malformed")]
+                          message=msg("bad_constraints", lang))]
     kwargs: dict[str, Any] = {}
     for key, typ in _DESIGN_KEYS.items():
         if key in design:
             value = design[key]
             if typ is int and isinstance(value, bool) or not isinstance(value, typ):
                 return [CheckLine(**base, points=0.0, status="fail",
-                                  message=f"design field {key!r} must be {typ.__name__}")]
+                                  message=msg("bad_field", lang, key=key, typ=typ.__name__))]
             kwargs[key] = value
     try:
         est = estimate(Setup(params=params_b * 1e9, **kwargs))
     except (EstimateError, TypeError) as exc:
-        return [CheckLine(**base, points=0.0, status="fail", message=f"impossible design: {exc}")]
+        return [CheckLine(**base, points=0.0, status="fail", message=msg("impossible", lang, why=exc))]
     gb = est.gpu_bytes / GB
     gpus_ok = est.setup["gpus"] <= max_gpus
     fits = gb <= mem and gpus_ok
@@ -269,14 +267,14 @@ def _design_line(spec: Any, submission: Path) -> list[CheckLine]:
     claim_ok = (isinstance(claimed, (int, float)) and not isinstance(claimed, bool)
                 and gb > 0 and abs(float(claimed) - gb) <= 0.15 * gb)
     points = dc.points * ((0.7 if fits else 0.0) + (0.3 if fits and claim_ok else 0.0))
-    msg = (f"estimated {gb:.2f} GB per GPU on {est.setup['gpus']} GPU(s) "
-           f"(limit {mem:g} GB, {max_gpus} GPU(s)): {'fits' if fits else 'does not fit'}")
+    text = msg("design", lang, gb=gb, gpus=est.setup["gpus"], mem=mem, max_gpus=max_gpus,
+               verdict=msg("fits" if fits else "no_fit", lang))
     if not gpus_ok:
-        msg += "; uses more GPUs than allowed"
+        text += msg("too_many_gpus", lang)
     if fits and not claim_ok:
-        msg += "; your own estimate is missing or more than 15 % off"
+        text += msg("claim_off", lang)
     return [CheckLine(**base, points=round(points, 4), status="pass" if points >= dc.points
-                      else "fail", message=msg,
+                      else "fail", message=text,
                       details={"estimated_gb": round(gb, 3), "claimed_gb": claimed})]
 
 
@@ -321,7 +319,7 @@ def _lines_from_checks(spec: Any, results: list[Any], lang: str) -> list[CheckLi
         if c.id not in seen:
             lines.append(CheckLine(id=c.id, title=c.title.get(lang), bucket=c.bucket, points=0.0,
                                    max_points=float(c.points), status="error",
-                                   message="the check did not report a result"))
+                                   message=msg("no_result", lang)))
     return lines
 
 
@@ -384,11 +382,11 @@ def grade_submission(
         pristine.mkdir()
         run_dir.mkdir()
         if not submission.is_dir() or submission.is_symlink():
-            messages.append("the submission is not a directory")
+            messages.append(msg("not_dir", lang))
             copied = None
         else:
             copied = copy_allowlisted(submission, pristine, spec.submission_files)
-            messages += [f"refused: {r}" for r in copied.refused]
+            messages += [msg("refused", lang, what=r) for r in copied.refused]
         shutil.copytree(pristine, run_dir, dirs_exist_ok=True)
         for rel in spec.shared:
             src = lab_dir / rel
@@ -402,8 +400,8 @@ def grade_submission(
             raise SandboxError(f"held-out file {spec.heldout} not found")
         # 2. the sandboxed run
         if copied is None or spec.entry not in copied.copied:
-            messages.insert(0, f"the submission has no {spec.entry}; nothing was run")
-            lines += _zero_lines(spec, f"not run: {spec.entry} missing", lang)
+            messages.insert(0, msg("no_entry", lang, entry=spec.entry))
+            lines += _zero_lines(spec, msg("not_run", lang, entry=spec.entry), lang)
         else:
             wall = float(timeout or (limits.wall_s if limits else spec.time_budget_s))
             # RLIMIT_CPU counts every thread of a process: allow the lab's threads (+1 for
@@ -432,20 +430,18 @@ def grade_submission(
                                max_rss_kb=res.max_rss, isolation=res.isolation, notes=res.notes,
                                stdout_tail=_tail(res.stdout), stderr_tail=_tail(res.stderr))
             if res.timed_out:
-                messages.insert(0, f"the run was stopped after {lim.wall_s:g} s (time limit)")
+                messages.insert(0, msg("timeout", lang, s=lim.wall_s))
             elif res.killed_reason:
-                messages.insert(0, f"the run was stopped: {res.killed_reason} limit")
+                messages.insert(0, msg("killed", lang, reason=res.killed_reason))
             elif res.returncode != 0:
                 last = res.stderr.strip().splitlines()[-1:] or [""]
-                messages.insert(0, f"the run failed with exit code {res.returncode}: "
-                                   f"{last[0][:200]}")
+                messages.insert(0, msg("exit", lang, rc=res.returncode, last=last[0][:200]))
             # 3. every process is dead (run_sandboxed guarantees it); snapshot, then re-verify
             snap = base / "snapshot"
             hashes = snapshot_tree(run_dir / "out", snap)
             time.sleep(0.05)
             if hash_tree(run_dir / "out") != hashes:
-                messages.append("artifacts changed after the run ended; the snapshot taken "
-                                "when it ended was graded")
+                messages.append(msg("changed", lang))
             # 4. lab checks on the snapshot, in the grader
             fn = checks_fn or _default_checks()
             try:
@@ -456,33 +452,33 @@ def grade_submission(
         # 5. analysis, design, concepts
         if copied is not None:
             lines += _analysis_lines(spec, submission, course_yaml, seed, lang)
-            lines += _design_line(spec, submission)
+            lines += _design_line(spec, submission, lang)
         if learner_db:
-            quiz, why = concept_evidence(Path(learner_db), spec.concepts, learner)
+            quiz, why = concept_evidence(Path(learner_db), spec.concepts, learner, lang=lang)
             lines += quiz
             if why:
                 no_evidence["concepts"] = why
         else:
-            no_evidence["concepts"] = "no learner database given"
-        total, buckets = aggregate(lines, weights, no_evidence)
+            no_evidence["concepts"] = msg("no_db", lang)
+        total, buckets = aggregate(lines, weights, no_evidence, lang)
         broken = [c.id for c in lines if c.status == "error"]
         if broken:  # "error" = the grader could not evaluate the check: not the learner's fault
-            messages.insert(0, f"grader error: could not evaluate {', '.join(broken)}")
+            messages.insert(0, msg("could_not_eval", lang, ids=", ".join(broken)))
         return Report(lab_id=spec.id, submission=name,
                       status="grader_error" if broken else "graded", total=total,
                       buckets=buckets, checks=lines, run=run_info, messages=messages, seed=seed,
                       execution_time=round(time.monotonic() - t0, 3),
-                      grader_version=graders.__version__)
+                      grader_version=graders.__version__, lang=lang)
     except Exception as exc:  # noqa: BLE001 - whatever broke in the grader, report it
         cause = exc.__cause__ if isinstance(exc, _CheckerBroke) and exc.__cause__ else exc
         detail = "".join(traceback.format_exception_only(type(cause), cause)).strip()
-        err_lines = _zero_lines(spec, "not graded: grader error", lang, status="error")
+        err_lines = _zero_lines(spec, msg("not_graded_error", lang), lang, status="error")
         total, buckets = aggregate(err_lines, load_weights(None), {"concepts": "grader error"})
         return Report(lab_id=spec.id, submission=name, status="grader_error", total=0.0,
                       buckets=buckets, checks=err_lines, run=run_info,
-                      messages=[f"grader error: {detail[:500]}", *messages], seed=seed,
+                      messages=[msg("grader_error", lang, detail=detail[:500]), *messages], seed=seed,
                       execution_time=round(time.monotonic() - t0, 3),
-                      grader_version=graders.__version__)
+                      grader_version=graders.__version__, lang=lang)
     finally:
         if keep_dir is not None:
             shutil.copytree(base, keep_dir, dirs_exist_ok=True, symlinks=True)

@@ -102,3 +102,11 @@ def test_grader_failure_exit_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 def test_zh_tw_messages(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["grade", "--lang", "zh-TW", "--lab", str(LAB)]) == 2
     assert "錯誤" in capsys.readouterr().err
+
+
+def test_report_in_zh_tw(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    assert main(["grade", str(sub), "--lab", str(LAB), "--format", "md", "--lang", "zh-TW"]) == 0
+    out = capsys.readouterr().out
+    assert "總分" in out and "提交中沒有 train.py" in out and "未提供學習者資料庫" in out

@@ -135,3 +135,14 @@ def test_json_survives_odd_details() -> None:
     d = json.loads(render(r, "json"))
     assert d["checks"][0]["details"]["loss"] == "nan"
     assert d["checks"][0]["details"]["3"] == [1, 2]
+
+
+def test_markdown_in_zh_tw() -> None:
+    r = sample_report()
+    r.lang = "zh-TW"
+    text = render(r, "md")
+    path = GOLDEN / "report.zh-TW.md"
+    if UPDATE:
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+    assert "總分" in text

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from graders.rubric.messages import msg
+
 CheckStatus = Literal["pass", "fail", "error", "not_graded"]
 ReportStatus = Literal["graded", "grader_error"]
 BUCKETS: tuple[str, ...] = ("concepts", "implementation", "analysis", "innovation")
@@ -118,6 +120,8 @@ class Report:
     """Seconds spent grading, run included."""
     grader_version: str = ""
     """graders.__version__."""
+    lang: str = "en"
+    """Language of the messages (en or zh-TW)."""
 
     def bucket(self, bucket_id: str) -> BucketScore:
         """The bucket with this id."""
@@ -175,7 +179,8 @@ def load_weights(course_yaml: Path | None) -> dict[str, float]:
 
 
 def aggregate(checks: list[CheckLine], weights: dict[str, float],
-              no_evidence: dict[str, str] | None = None) -> tuple[float, list[BucketScore]]:
+              no_evidence: dict[str, str] | None = None,
+              lang: str = "en") -> tuple[float, list[BucketScore]]:
     """Bucket scores and the weighted total (0..100) over the buckets with evidence."""
     no_evidence = no_evidence or {}
     scores: list[BucketScore] = []
@@ -185,7 +190,7 @@ def aggregate(checks: list[CheckLine], weights: dict[str, float],
         lines = [c for c in checks if c.bucket == bid and c.status != "not_graded"]
         maxp = sum(c.max_points for c in lines)
         evidence = bool(lines) and maxp > 0 and bid not in no_evidence
-        note = no_evidence.get(bid, "" if evidence else "no evidence")
+        note = no_evidence.get(bid, "" if evidence else msg("no_evidence", lang))
         scores.append(BucketScore(id=bid, weight=weights[bid],
                                   points=round(sum(c.points for c in lines), 6),
                                   max_points=round(maxp, 6), evidence=evidence, note=note))
@@ -195,7 +200,8 @@ def aggregate(checks: list[CheckLine], weights: dict[str, float],
 
 
 def concept_evidence(db_path: Path, concepts: list[str], learner: str | None,
-                     max_points: float = 10.0) -> tuple[list[CheckLine], str | None]:
+                     max_points: float = 10.0,
+                     lang: str = "en") -> tuple[list[CheckLine], str | None]:
     """Quiz evidence for the concepts bucket from the progress database, opened read-only.
 
     Per concept: the mean score of the learner's last five attempts on items of that concept.
@@ -203,23 +209,24 @@ def concept_evidence(db_path: Path, concepts: list[str], learner: str | None,
     """
     path = Path(db_path)
     if not path.is_file():
-        return [], f"no learner database at {path}"
+        return [], msg("db_missing", lang, path=path)
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
     except sqlite3.Error as exc:
-        return [], f"learner database unreadable: {exc}"
+        return [], msg("db_unreadable", lang, why=exc)
     try:
         if learner:
             row = con.execute("SELECT id FROM learners WHERE name = ?", (learner,)).fetchone()
         else:
             row = con.execute("SELECT id FROM learners ORDER BY id LIMIT 1").fetchone()
         if row is None:
-            return [], f"no learner {learner!r} in the database" if learner else "no learner"
+            return [], (msg("no_learner", lang, name=learner) if learner
+                        else msg("no_learners", lang))
         rows = con.execute(
             "SELECT concepts, score FROM attempts WHERE learner_id = ? ORDER BY id DESC",
             (row[0],)).fetchall()
     except sqlite3.Error:
-        return [], "the database has no quiz attempts table (engine schema not found)"
+        return [], msg("no_schema", lang)
     finally:
         con.close()
     per: dict[str, list[float]] = {c: [] for c in concepts}
@@ -237,10 +244,10 @@ def concept_evidence(db_path: Path, concepts: list[str], learner: str | None,
         got = per[cid]
         frac = sum(got) / len(got) if got else 0.0
         lines.append(CheckLine(
-            id=f"quiz-{cid}", title=f"quiz mastery: {cid}", bucket="concepts",
+            id=f"quiz-{cid}", title=msg("quiz_title", lang, cid=cid), bucket="concepts",
             points=round(each * frac, 4), max_points=round(each, 4),
             status="pass" if frac >= 0.8 else "fail",
-            message=(f"{len(got)} recent attempt(s), mean score {frac:.2f}" if got
-                     else "no quiz attempts on this concept"),
+            message=(msg("quiz_seen", lang, n=len(got), mean=frac) if got
+                     else msg("quiz_none", lang)),
             details={"attempts": len(got), "mean": round(frac, 4)}))
     return lines, None

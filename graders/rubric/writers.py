@@ -13,6 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
+from graders.rubric.messages import msg
 from graders.rubric.report import Report
 
 FORMATS: tuple[str, ...] = ("json", "gradescope", "junit", "md")
@@ -102,27 +103,35 @@ def _md(text: str) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    """A Markdown report for people."""
+    """A Markdown report for people, in the report's language."""
+    lang = report.lang
+
+    def m(key: str, **kw: object) -> str:
+        return msg(key, lang, **kw)
+
     out = [f"# {_md(report.lab_id)}: {_md(report.submission)}", "",
-           f"**Total: {report.total:g} / 100** ({report.status})", ""]
-    for m in report.messages:
-        out.append(f"> {_md(m)}")
+           f"**{m('md_total')}: {report.total:g} / 100** ({report.status})", ""]
+    for line in report.messages:
+        out.append(f"> {_md(line)}")
     if report.messages:
         out.append("")
-    out += ["| Bucket | Weight | Points | Note |", "|---|---:|---:|---|"]
+    out += [f"| {m('md_bucket')} | {m('md_weight')} | {m('md_points')} | {m('md_note')} |",
+            "|---|---:|---:|---|"]
     for b in report.buckets:
         pts = f"{b.points:g} / {b.max_points:g}" if b.evidence else "–"
         out.append(f"| {b.id} | {b.weight:g} % | {pts} | {_md(b.note)} |")
-    out += ["", "| Check | Bucket | Status | Points | Message |", "|---|---|---|---:|---|"]
+    out += ["", f"| {m('md_check')} | {m('md_bucket')} | {m('md_status')} | {m('md_points')} | "
+            f"{m('md_message')} |", "|---|---|---|---:|---|"]
     for c in report.checks:
         out.append(f"| {_md(c.title)} (`{_md(c.id)}`) | {c.bucket} | {c.status} | "
                    f"{c.points:g} / {c.max_points:g} | {_md(c.message)} |")
     r = report.run
-    out += ["", "## Run", "",
-            f"- exit code: {r.returncode}; timed out: {'yes' if r.timed_out else 'no'}"
-            + (f"; killed: {r.killed_reason}" if r.killed_reason else ""),
-            f"- wall time: {r.wall_s:g} s; peak memory: {r.max_rss_kb // 1024} MiB",
-            f"- isolation: {r.isolation or 'n/a'}; seed: {report.seed}"]
+    exit_line = m("md_exit", rc=r.returncode, to=m("yes" if r.timed_out else "no"))
+    if r.killed_reason:
+        exit_line += m("md_killed", reason=r.killed_reason)
+    out += ["", f"## {m('md_run')}", "", f"- {exit_line}",
+            f"- {m('md_wall', s=r.wall_s, mib=r.max_rss_kb // 1024)}",
+            f"- {m('md_iso', iso=r.isolation or 'n/a', seed=report.seed)}"]
     for n in r.notes:
         out.append(f"- {_md(n)}")
     return "\n".join(out) + "\n"
