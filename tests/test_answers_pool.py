@@ -68,10 +68,12 @@ def test_grade_status_timeout_on_a_real_expensive_check() -> None:
     # expanding a 6-term sum to the 400th power (to test the form) cannot finish in 1 s
     q = _q(id="pool-expensive", form="expanded", answer="(a+b+c+d+e+f)^400",
            symbols={s: ["real"] for s in "abcdef"})
+    assert grade(_q(id="pool-before"), "(x+1)^2").status == "correct"  # a worker is ready
     t0 = time.monotonic()
     v = grade(q, "(a+b+c+d+e+f)^400", timeout=1.0)
     assert v.status == "timeout" and v.score == 0 and v.note == "timeout"
-    assert time.monotonic() - t0 < 4
+    # 1 s bound + killing the worker and starting its replacement (slow on a loaded machine)
+    assert time.monotonic() - t0 < 1.0 + 3.0
     assert v.interpreted_as  # the preview still says how it was read
     # the pool recovered: the next check works
     assert grade(_q(id="pool-after"), "x^2 + 2x + 1").status == "correct"
