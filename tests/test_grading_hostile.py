@@ -133,6 +133,7 @@ def test_infinite_loop_is_stopped(tmp_path: Path, private_tmp: Path) -> None:
     r = _grade(sub, timeout=2)
     assert time.monotonic() - t0 < 15
     assert r.run.timed_out and r.run.killed_reason == "timeout"
+    assert r.run.max_rss_kb > 0  # sampled while it ran
     assert "time limit" in r.messages[0]
     assert r.total == 0 and r.status == "graded"
 

@@ -190,6 +190,21 @@ def _members(uid: int | None, marker: bytes, sid: int | None) -> list[int]:
     return found
 
 
+def _peak_rss_kb(pids: list[int]) -> int:
+    """Largest VmHWM (peak resident set, KiB) among ``pids``."""
+    peak = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return peak
+
+
 def _kill_all(uid: int | None, marker: bytes, sid: int | None, deadline_s: float = 5.0) -> int:
     """SIGKILL every process of the run until none is left; return how many were killed."""
     killed: set[int] = set()
@@ -448,6 +463,8 @@ def run_sandboxed(
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=init_err_fh, start_new_session=True, close_fds=True)
         sid = proc.pid
+        marker_b = f"{MARKER_VAR}={marker}".encode()
+        sampled = 0
         timed_out = disk = False
         rc: int | None = None
         maxrss = 0
@@ -470,6 +487,8 @@ def run_sandboxed(
                 next_disk = now + 0.2
                 if _tree_size(workdir, quota) > quota:
                     disk = True
+                # sampled so that a run killed at a limit still reports its memory
+                sampled = max(sampled, _peak_rss_kb(_members(uid, marker_b, sid)))
             if timed_out or disk:
                 try:
                     os.killpg(sid, signal.SIGKILL)
@@ -488,7 +507,8 @@ def run_sandboxed(
             os.killpg(sid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        leftovers = _kill_all(uid, f"{MARKER_VAR}={marker}".encode(), sid)
+        leftovers = _kill_all(uid, marker_b, sid)
+        maxrss = max(maxrss, sampled)
         notes: list[str] = list(notes_pre)
         if status_path.exists():
             try:
