@@ -263,6 +263,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "labs.solution_not_counted": {"en": "Reference solution: these checks do not count in your "
                                         "report. Run your own work (y) to be graded.",
                                   "zh-TW": "參考解答：這些檢查不計入你的報告。執行你自己的作品（y）才會評分。"},
+    "labs.step": {"en": "step {step}/{total} · loss {loss}", "zh-TW": "第 {step}/{total} 步 · 損失 {loss}"},
+    "labs.starting": {"en": "starting (loading torch takes a few seconds)…",
+                      "zh-TW": "啟動中（載入 torch 需要幾秒）…"},
     "labs.workspace_ready": {"en": "Workspace ready: {path}", "zh-TW": "工作區已就緒：{path}"},
     # report
     "report.title": {"en": "Report", "zh-TW": "報告"},

@@ -48,6 +48,7 @@ class LabsScreen(TutorScreen):
         """The lab running now, if any."""
         self.outcome: LabOutcome | None = None
         """The latest finished run (tests read it)."""
+        self._logged_decile = -1
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":  # only offered while a lab runs
@@ -83,6 +84,7 @@ class LabsScreen(TutorScreen):
                     yield Button(self.s("key.labs.run_mine"), id="lab-run-mine", compact=True,
                                  tooltip=self.s("tip.labs.run_mine"))
                 yield ProgressBar(total=100, show_eta=False, id="lab-progress")
+                yield Static("", id="lab-status")
                 with TabbedContent(id="lab-tabs"):
                     with TabPane(self.s("labs.tab.readme"), id="tab-readme"):
                         with VerticalScroll():
@@ -182,6 +184,8 @@ class LabsScreen(TutorScreen):
             self.query_one(bid, Button).disabled = True
         bar = self.query_one("#lab-progress", ProgressBar)
         bar.update(total=None, progress=0)
+        self._logged_decile = -1
+        self.query_one("#lab-status", Static).update(self.s("labs.starting"))
         log = self.query_one("#lab-log", RichLog)
         log.clear()
         log.write(self.s("labs.running", lab=lab_id,
@@ -220,7 +224,14 @@ class LabsScreen(TutorScreen):
     def on_lab_progress(self, message: LabProgress) -> None:
         bar = self.query_one("#lab-progress", ProgressBar)
         bar.update(total=max(1, message.total), progress=message.step)
-        self._last_progress = message
+        loss = f"{message.loss:.4f}" if message.loss is not None else "—"
+        line = self.s("labs.step", step=message.step, total=message.total, loss=loss)
+        self.query_one("#lab-status", Static).update(line)
+        # a line in the log every 10 % (progress messages collapse, so steps may be skipped)
+        decile = 10 * message.step // max(1, message.total)
+        if decile != self._logged_decile:
+            self._logged_decile = decile
+            self.query_one("#lab-log", RichLog).write(line)
 
     def on_lab_log(self, message: LabLog) -> None:
         self.query_one("#lab-log", RichLog).write(message.line)
