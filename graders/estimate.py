@@ -485,9 +485,9 @@ def advise(params_b: float, gpus: int, gpu_mem_gb: float) -> Advice:
     fitting = [name for name, g in gbs.items() if g <= gpu_mem_gb]
     full_states = 16 * psi / GB
     reasons = [
-        _l(f"{params_b:g}B parameters falls in the tree's branch "
+        _l(f"{params_b:.3g}B parameters falls in the tree's branch "
            f"{rule[0]:g}B–{'∞' if rule[1] is None else f'{rule[1]:g}B'}",
-           f"{params_b:g}B 參數落在決策樹的 {rule[0]:g}B–"
+           f"{params_b:.3g}B 參數落在決策樹的 {rule[0]:g}B–"
            f"{'∞' if rule[1] is None else f'{rule[1]:g}B'} 分支"),
         _l(f"full fine-tuning with mixed-precision Adam needs 16Ψ = {full_states:.1f} GB of model "
            f"states per GPU (ZeRO-3 over {gpus} GPU(s): {full_states / gpus:.1f} GB)",
