@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import shutil
@@ -26,9 +27,15 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the sandbox nee
 
 @pytest.fixture(autouse=True)
 def fixture_checker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from tests.test_grading_hostile import _checker
-
-    monkeypatch.setattr(graders.grade, "_default_checks", lambda: _checker().run_checks)
+    name = "grading_fixture_checker"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, LAB / "checker.py")
+        assert spec and spec.loader
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    checks = sys.modules[name].run_checks
+    monkeypatch.setattr(graders.grade, "_default_checks", lambda: checks)
     root = Path(tempfile.mkdtemp(prefix="tutor-grading-cli-"))  # not under pytest's 0700 dir
     os.chmod(root, 0o711)
     monkeypatch.setattr(tempfile, "tempdir", str(root))

@@ -308,6 +308,7 @@ def test_checker_crash_is_a_grader_error(tmp_path: Path, private_tmp: Path) -> N
     assert "checker bug" in r.messages[0]
 
 
+@pytest.mark.slow
 def test_batch_of_20_with_2_jobs(tmp_path: Path, private_tmp: Path) -> None:
     batch = tmp_path / "batch"
     for i in range(20):
