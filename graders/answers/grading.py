@@ -480,10 +480,12 @@ def _grade_derivation(ctx: _Context, answer: str) -> _Outcome:
         return _Outcome("invalid", 0.0, "invalid", msg("err.empty", lang))
     steps: list[tuple[Any, str]] = []  # (sympy expr, shown)
     warnings: list[str] = []
+    rendered: list[str] = []
     for i, line in enumerate(lines, 1):
         try:
             reading = sx.read(line, ctx.known)
             tree = reading.tree
+            rendered.append(sx.render(tree))
             parts = list(tree.parts) if isinstance(tree, sx.Rel) and set(tree.ops) == {"="} \
                 else [tree]
             for part in parts:
@@ -492,7 +494,7 @@ def _grade_derivation(ctx: _Context, answer: str) -> _Outcome:
             err = msg("err.derivation_line", lang, line=i, error=exc.render(lang))
             return _Outcome("invalid", 0.0, "invalid", err)
         warnings += [msg(k, lang, **f) for k, f in reading.warnings]
-    shown = " = ".join(s for _, s in steps)
+    shown = "; ".join(rendered)  # the same text as preview()
     if len(shown) > 300:
         shown = shown[:297] + "…"
     first_wrong = 0
