@@ -47,3 +47,21 @@ def test_run_cases_reports_a_wrong_case() -> None:
     assert [f.index for f in failures] == [1, 2]
     assert "status=correct" in failures[0].expected and "incorrect" in failures[0].got
     assert "note=halved" in failures[1].expected
+
+
+@pytest.mark.slow
+def test_preview_agrees_with_grading_on_every_case() -> None:
+    """What the preview shows is what gets graded; input it rejects is graded invalid."""
+    from graders.answers.grading import grade_local, preview
+
+    checked = 0
+    for q in QUESTIONS:
+        for case in q.cases:
+            pv = preview(q, case.answer, seed=case.seed)
+            v = grade_local(q, case.answer, seed=case.seed)
+            if not pv.valid:
+                assert v.status == "invalid", (q.id, case.answer)
+            elif v.status != "invalid":
+                assert v.interpreted_as == pv.interpreted_as, (q.id, case.answer)
+                checked += 1
+    assert checked > 0
