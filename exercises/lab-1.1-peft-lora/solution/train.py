@@ -42,7 +42,7 @@ TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj"
 """Every linear layer of the Llama blocks."""
 STEPS = {"cpu": 120, "cuda": 600}
 """LoRA training steps per profile."""
-QLORA_STEPS = {"cpu": 40, "cuda": 200}
+QLORA_STEPS = {"cpu": 30, "cuda": 200}
 """QLoRA training steps per profile."""
 BATCH_SIZE = 16
 LEARNING_RATE = 1e-2
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     from safetensors.torch import save_file
     from transformers import LlamaForCausalLM
 
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     profile = "cuda" if torch.cuda.is_available() else "cpu"
     device = "cuda" if profile == "cuda" else "cpu"
     seq_len = tiny_model.SEQ_LEN[profile]
@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     steps, qsteps = STEPS[profile], QLORA_STEPS[profile]
     total = steps + qsteps
+    log(f"imports done ({time.perf_counter() - t0:.1f} s)")
     log(f"profile={profile} train={len(train_ids)}B val={len(val_ids)}B steps={steps}+{qsteps}")
 
     # ---- Part 1: LoRA ------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
               str(out / "merged.safetensors"))
     val_final = tiny_model.eval_loss(merged, val_ids, seq_len)
     held_final = tiny_model.eval_loss(merged, heldout_ids, seq_len) if heldout_ids else None
-    log(f"LoRA: val loss {val_base:.4f} -> {val_final:.4f}")
+    log(f"LoRA: val loss {val_base:.4f} -> {val_final:.4f} ({time.perf_counter() - t0:.1f} s)")
 
     # ---- Part 2: QLoRA -----------------------------------------------------------------------
     tmp = tempfile.mkdtemp(prefix="lab-1.1-base-")  # peft reads the base config when saving
@@ -216,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(tmp, ignore_errors=True)
     (out / "qlora" / "memory.json").write_text(json.dumps(memory, indent=2), encoding="utf-8")
     log(f"QLoRA: val loss {q_val_base:.4f} -> {q_val_final:.4f}; "
-        f"4-bit {memory['nf4_bytes']} B vs fp32 {memory['fp32_bytes']} B ({memory['ratio']:.2f}x)")
+        f"4-bit {memory['nf4_bytes']} B vs fp32 {memory['fp32_bytes']} B ({memory['ratio']:.2f}x) "
+        f"({time.perf_counter() - t0:.1f} s)")
 
     metrics = {
         "profile": profile, "seed": args.seed, "seq_len": seq_len,
