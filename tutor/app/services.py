@@ -831,7 +831,11 @@ def _run_real_lab(svc: Services, lab_id: str, solution: bool) -> Iterator[LabEve
             why = ("timed out" if final.timed_out else "cancelled" if final.cancelled
                    else f"exit code {final.returncode}" if final.returncode
                    else "no 'done' event")
-            why += "\n" + tail(final.log_path)
+            if final.timed_out:
+                why += f" ({spec.time_budget_s} s budget)"
+            lines = [ln for ln in tail(final.log_path, 40).splitlines()
+                     if not ln.startswith('{"event"')]  # progress lines are on the bar already
+            why += "\n" + "\n".join(lines[-12:])
         yield LabEvent("error", text=why)
         return
     yield LabEvent("log", text=f"log: {final.log_path}")
