@@ -410,3 +410,27 @@ def test_mouse_buttons_submit_and_next(tmp_path: Path) -> None:
         assert type(app.screen).__name__ == "LessonScreen"
 
     drive(app, script)
+
+
+def test_a_course_that_does_not_load_is_explained_not_a_crash(tmp_path: Path) -> None:
+    from tutor.app import make_app
+    from tutor.store import Store
+
+    broken = tmp_path / "broken-course"
+    broken.mkdir()
+    (broken / "course.yaml").write_text("format_version: 1\nmodule: [not, a, mapping]\n")
+    app = make_app(curriculum=str(broken), store=Store(":memory:"), frozen=True)
+
+    async def script(pilot: Pilot[Any]) -> None:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        assert app.services.load_error
+        msg = text_of(app.screen, "#course-error")
+        assert "tutor validate" in msg and "course.yaml" in msg
+        for key in "mplrcs":  # every screen says the same, none crashes
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen.query("#course-error")
+
+    drive(app, script)
