@@ -211,6 +211,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "progress.pace.ahead": {"en": "{n} day(s) ahead", "zh-TW": "超前 {n} 天"},
     "progress.pace.behind": {"en": "{n} day(s) behind", "zh-TW": "落後 {n} 天"},
     "progress.pace.on_time": {"en": "on schedule", "zh-TW": "進度正常"},
+    "progress.due": {"en": "Due for review: {ids}", "zh-TW": "待複習：{ids}"},
     "progress.level_line": {
         "en": "Level {level} {title}: {mastered}/{total} mastered, mean {mean}",
         "zh-TW": "第 {level} 層級 {title}：已精熟 {mastered}/{total}，平均 {mean}",

@@ -271,6 +271,9 @@ def _progress(args: argparse.Namespace) -> int:
                 continue
             lock = "" if s.unlocked else " [" + t("progress.locked") + "]"
             print(f"  {c:<28} {_pct(s.p_known):>5}  {t('engine.state.' + s.state)}{lock}")
+    due = engine.due_reviews(learner)
+    if due:
+        print(t("progress.due", ids=", ".join(d.concept for d in due)))
     print(t("progress.labs"))
     for lab_id, s in labs.items():
         mark = t("progress.passed") if s.passed else (
