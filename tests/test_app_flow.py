@@ -434,3 +434,27 @@ def test_a_course_that_does_not_load_is_explained_not_a_crash(tmp_path: Path) ->
             assert app.screen.query("#course-error")
 
     drive(app, script)
+
+
+def test_nav_bar_clicks_and_draft_survives_language_switch(tmp_path: Path) -> None:
+    app = make_test_app(tmp_path)
+
+    async def script(pilot: Pilot[Any]) -> None:
+        nav = str(app.screen.query_one("#nav", Static).render())
+        await pilot.click("#nav", offset=(nav.index("Map") + 1, 0))
+        await pilot.pause()
+        assert type(app.screen).__name__ == "MapScreen"
+        await pilot.click("#nav", offset=(nav.index("Plan") + 1, 0))
+        await pilot.pause()
+        assert type(app.screen).__name__ == "PlanScreen"
+        app.open_quiz(concept_id="basics")
+        await pilot.pause()
+        await pilot.press("1", "6")
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.lang == "zh-TW"
+        assert app.screen.query_one("#answer", Input).value == "16"
+        assert "（中）" in text_of(app.screen, "#prompt")
+
+    drive(app, script)

@@ -57,6 +57,8 @@ class QuizScreen(TutorScreen):
         """The latest verdict for this question (tests read it)."""
         self.wrong_tries = 0
         """Incorrect answers to this question (the worked solution shows after two)."""
+        self.draft = ""
+        """The answer being typed (kept when the screen re-renders, e.g. a language switch)."""
         self.last_recorded: Any = None
         """The latest ``Recorded`` (mastery before/after, unlocked)."""
 
@@ -105,7 +107,8 @@ class QuizScreen(TutorScreen):
                 prompt = _esc(prompt) + "\n" + "\n".join(
                     f"  [b]{o.id})[/] {_esc(o.text.get(lang))}" for o in q.options)
             yield Static(_esc(prompt) if not q.options else prompt, id="prompt")
-            yield TutorInput(placeholder=self.s(f"quiz.placeholder.{q.kind}")
+            yield TutorInput(self.draft,
+                             placeholder=self.s(f"quiz.placeholder.{q.kind}")
                              if f"quiz.placeholder.{q.kind}" in _KINDS else self.s("quiz.placeholder"),
                              id="answer")
             yield Static(self.s("quiz.preview_idle"), id="preview")
@@ -151,6 +154,7 @@ class QuizScreen(TutorScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "answer" or self.question_id is None:
             return
+        self.draft = event.value
         if not event.value.strip():
             self.query_one("#preview", Static).update(self.s("quiz.preview_idle"))
             return
@@ -381,6 +385,7 @@ class QuizScreen(TutorScreen):
         self.concept_id = concept or q.concepts[0]
         self.hints_used = 0
         self.wrong_tries = 0
+        self.draft = ""
         self.started = time.perf_counter()
         self.last_verdict = None
         self._rendered = ("", -1)
