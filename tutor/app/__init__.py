@@ -2,6 +2,24 @@
 
 ``make_app(...)`` builds a ``TutorApp`` with its dependencies passed in (tests pass fakes: a test
 app is one line); ``run_app(args)`` is what `tutor` (no sub-command) calls.
+
+How it is put together:
+
+- ``app.py`` is a router: one Textual *mode* per top-level screen (home, map, plan, labs, report,
+  calculators, settings), each module imported on first visit; lesson, quiz and help are pushed
+  on top. App-level bindings have ids; their labels and tooltips come from ``strings.py`` and are
+  rewritten on a live language switch.
+- ``services.py`` is the only door to the rest of the tutor (course, engine + store, answer
+  grader, lab runner and checks, memory estimator). Each dependency can be injected; missing or
+  broken ones raise ``Unavailable`` and the screen says so in words.
+- Start-up: the first screen paints before the course is loaded (pydantic + YAML cost ~0.7 s on
+  an idle 2-core machine); a worker loads it after the first refresh and the screen re-renders.
+  Sympy loads only in the quiz's preview/grading workers; torch & co. only in a lab's subprocess.
+- Background work posts typed messages (``messages.py``): ``PreviewReady``, ``GradeFinished``,
+  ``LabProgress`` (``can_replace``: floods collapse), ``LabLog``, ``LabFinished``.
+- Screens render from ``compose()``; when the language or the progress version changed while a
+  screen was hidden it recomposes on resume (``screens/base.py``).
+- ``frozen=True`` (snapshots): no cursor blink, no animation.
 """
 
 from __future__ import annotations
