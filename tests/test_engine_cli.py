@@ -195,3 +195,18 @@ def test_progress_text_in_both_languages(capsys: pytest.CaptureFixture[str], db:
     code = main(["progress", "--curriculum", str(COURSE_DIR), "--db", str(db), "--lang", "zh-TW"])
     out = capsys.readouterr().out
     assert code == 0 and "進度正常" in out and "學習中" in out and "已滿足（略過）" in out
+
+
+def test_database_failing_mid_command_is_a_message(
+    capsys: pytest.CaptureFixture[str], db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from tutor.store import Store
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Store, "append_attempt", boom)
+    code, out, err = run(capsys, db, "answer", "q-basics-1", "a")
+    assert code == 1 and "disk I/O error" in err and out == ""

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,17 +40,17 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
                    help="time spent on the question")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(handler=_answer)
+    p.set_defaults(handler=_guarded(_answer))
 
     p = sub.add_parser("next", parents=parents, help="the recommended next item and why")
     _learner_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(handler=_next)
+    p.set_defaults(handler=_guarded(_next))
 
     p = sub.add_parser("progress", parents=parents, help="mastery per concept and level, labs")
     _learner_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(handler=_progress)
+    p.set_defaults(handler=_guarded(_progress))
 
     p = sub.add_parser("placement", parents=parents,
                        help="diagnostic for the external prerequisites")
@@ -59,13 +60,13 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--answers", default=None, metavar="JSON",
                    help='answers as a JSON object {"question-id": "answer", ...} (no prompts)')
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(handler=_placement)
+    p.set_defaults(handler=_guarded(_placement))
 
     p = sub.add_parser("export", parents=parents, help="export the attempt log")
     _learner_arg(p)
     p.add_argument("--format", required=True, choices=["csv", "jsonl", "pybkt"])
     p.add_argument("--out", default=None, metavar="FILE", help="write here instead of stdout")
-    p.set_defaults(handler=_export)
+    p.set_defaults(handler=_guarded(_export))
 
     p = sub.add_parser("reset", parents=parents,
                        help="stop counting earlier attempts (they stay in the log)")
@@ -75,10 +76,31 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help="a question, concept or external prerequisite id")
     g.add_argument("--all", action="store_true", help="everything of this learner")
     p.add_argument("--yes", action="store_true", help="confirm")
-    p.set_defaults(handler=_reset)
+    p.set_defaults(handler=_guarded(_reset))
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A database that fails mid-command (disk full, damaged file, locked for over 5 s) ends
+    the command with a message and exit 1, not a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        import sqlite3
+
+        from tutor.i18n import t
+        from tutor.store import StoreError
+
+        try:
+            return handler(args)
+        except (sqlite3.Error, StoreError) as exc:
+            print(t("progress.db_error", error=f"{type(exc).__name__}: {exc}"), file=sys.stderr)
+            return 1
+
+    run.__doc__ = handler.__doc__
+    return run
+
 
 
 def _learner(args: argparse.Namespace) -> str:
