@@ -110,6 +110,9 @@ FAULTS = [
     ("bkt-out-of-range", "course.yaml", "content_dir: ../content",
      "content_dir: ../content\nbkt: {p_slip: 0.9}",
      ["course.yaml:12:15: error: 'p_slip': input should be less than or equal to 0.5"]),
+    ("pitfall-not-listing-question", "pitfalls.yaml", "diagnosed_by: [q-why]", "diagnosed_by: []",
+     ["questions/basics.yaml:13:18: error: question 'q-why' diagnoses pitfall 'pitfall-compute' but "
+      "the pitfall's diagnosed_by does not list it"]),
     ("missing-lab-kit", "labs.yaml", "    concepts: [lora]", "    concepts: [lora]\n    exercise: lab-x",
      ["labs.yaml:6:15: error: missing lab kit '../exercises/lab-x/lab.yaml'"]),
 ]

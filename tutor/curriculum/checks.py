@@ -168,8 +168,17 @@ def _plan(rep: _Reporter, course: m.Course) -> None:
 def _questions(rep: _Reporter, course: m.Course, concept_or_external: set[str],
                all_questions: list[Any]) -> None:
     pitfalls = {p.id for p in course.pitfalls}
+    listed = {(q, p.id) for p in course.pitfalls for q in p.diagnosed_by}
     level_numbers = {lv.number for lv in course.levels}
     for q in all_questions:
+        diagnosed = [(("options", i, "pitfall"), o.pitfall) for i, o in enumerate(q.options)
+                     if o.pitfall] + [(("tree", i, "pitfall"), n.pitfall)
+                                      for i, n in enumerate(q.tree) if n.pitfall]
+        for sub, pid in diagnosed:
+            if pid in pitfalls and (q.id, pid) not in listed:
+                rep.at(q, sub, f"question '{q.id}' diagnoses pitfall '{pid}' but the pitfall's "
+                               "diagnosed_by does not list it")
+                listed.add((q.id, pid))
         _refs(rep, q, "concepts", concept_or_external, "concept")
         if q.level not in level_numbers:
             rep.at(q, ("level",), f"unknown level number {q.level}")
