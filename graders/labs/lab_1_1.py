@@ -245,7 +245,7 @@ def evaluate(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """All Lab-1.1 verdicts for one run."""
     import torch
 
-    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "2"))))
+    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))
     params: dict[str, Any] = job["params"]
     out_dir = Path(job["out_dir"])
     seed = int(job["seed"])
