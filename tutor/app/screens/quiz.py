@@ -265,19 +265,19 @@ class QuizScreen(TutorScreen):
             lines.append(f"[dim]{self.s('quiz.read_as', expr=_esc(interpreted))}[/]")
         if status == "invalid":
             lines.append(f"[dim]{self.s('quiz.not_counted')}[/]")
-            fb.update("\n".join(lines))
+            self._show_feedback(fb, lines)
             return
         q = self.svc.course.questions[self.question_id]
         if self.placement:
             self._placement_answer(q.id, status == "correct", lines)
-            fb.update("\n".join(lines))
+            self._show_feedback(fb, lines)
             return
         try:
             rec = self.svc.record(q, message.answer, v, self.hints_used,
                                   time.perf_counter() - self.started, self.svc.seed(q.id))
         except Exception as exc:  # store broke: the verdict still shows
             lines.append("[red]" + self.s("quiz.not_saved", why=_esc(str(exc))) + "[/]")
-            fb.update("\n".join(lines))
+            self._show_feedback(fb, lines)
             return
         self.last_recorded = rec
         self._answered_add(q.id)
@@ -295,7 +295,12 @@ class QuizScreen(TutorScreen):
         self.wrong_tries += status in ("incorrect", "partial")
         if solution is not None and (status == "correct" or self.wrong_tries >= 2):
             lines.append(f"\n[b]{self.s('quiz.solution')}[/] " + _esc(solution.get(self.lang)))
+        self._show_feedback(fb, lines)
+
+    def _show_feedback(self, fb: Static, lines: list[str]) -> None:
+        """Show the feedback and scroll it into view (it is below the fold at 80x24)."""
         fb.update("\n".join(lines))
+        self.call_after_refresh(fb.scroll_visible, animate=False)
 
     def _item_title(self, item: str) -> str:
         course = self.svc.course
