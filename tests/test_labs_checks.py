@@ -201,6 +201,22 @@ def test_missing_corrupt_and_linked_artifacts_fail_cleanly(tmp_path: Path, spec:
     json.dumps(v, allow_nan=False)
 
 
+def test_hostile_dtypes_and_nesting_fail_not_crash(tmp_path: Path, spec: LabSpec,
+                                                   base_sd: dict[str, Any]) -> None:
+    write_artifacts(tmp_path, spec, base_sd)
+    ints = {k: torch.ones(2, 2, dtype=torch.int64) for k in ("x", "y_hand", "merged_hand")}
+    ints["param_count_hand"] = torch.tensor([1])
+    safetensors_torch.save_file(ints, str(tmp_path / "compare.safetensors"))
+    (tmp_path / "metrics.json").write_text("[" * 100_000 + "]" * 100_000)
+    cfg = tmp_path / "adapter" / "adapter_config.json"
+    cfg.write_text(json.dumps(["not", "a", "mapping"]))
+    v = evaluate(tmp_path, spec)
+    s = status(v)
+    assert "error" not in s.values()
+    assert s["hand-lora-matches-peft"] == s["metrics-consistent"] == "fail"
+    assert s["lora-param-count"] == "fail"
+
+
 def test_empty_output_dir(tmp_path: Path, spec: LabSpec) -> None:
     v = evaluate(tmp_path, spec)
     assert set(status(v).values()) == {"fail"}

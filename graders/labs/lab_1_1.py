@@ -126,7 +126,7 @@ def _read_json(out_dir: Path, rel: str, max_bytes: int) -> Any:
         raise Submission(f"{rel}: larger than {max_bytes} bytes", f"{rel}：超過 {max_bytes} 位元組")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise Submission(f"{rel}: not valid JSON ({exc})", f"{rel}：不是有效的 JSON（{exc}）") from None
 
 
@@ -143,7 +143,9 @@ def _read_tensors(out_dir: Path, rel: str, max_bytes: int) -> dict[str, Any]:
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise Submission(f"{rel}: not a readable safetensors file ({exc})",
                          f"{rel}：不是可讀取的 safetensors 檔（{exc}）") from None
-    return {k: (v.float() if v.is_floating_point() else v) for k, v in tensors.items()}
+    # everything becomes float32: integer / bool tensors where floats belong then fail the
+    # shape and value checks instead of crashing the arithmetic
+    return {k: v.float() for k, v in tensors.items()}
 
 
 def _base_model(params: dict[str, Any], profile: str, seed: int) -> Any:
