@@ -194,7 +194,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
 
 
 def test_export_formats(tmp_path: Path) -> None:
-    from tutor.cli.progress import export_text
+    from tutor.engine.export import export_text
 
     e = make_engine(tmp_path)
     e.skip_external("a", "ext-math")
@@ -251,3 +251,10 @@ def test_threads_sharing_a_store_take_turns(tmp_path: Path) -> None:
         th.join()
     assert s.count_attempts(lid) == 300
     assert s.integrity_check() == "ok"
+
+
+def test_export_rejects_unknown_format(tmp_path: Path) -> None:
+    from tutor.engine.export import export_text
+
+    with pytest.raises(ValueError, match="unknown export format"):
+        export_text(make_engine(tmp_path), "a", "xml")

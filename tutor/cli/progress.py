@@ -9,8 +9,6 @@ line or an unknown id.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 from collections.abc import Callable
@@ -421,51 +419,8 @@ def _finish_placement(args: argparse.Namespace, report: dict[str, Any]) -> None:
 # -- export -------------------------------------------------------------------------------
 
 
-def export_text(engine: Engine, learner: str, fmt: str) -> str:
-    """The learner's log in ``fmt`` (csv, jsonl, pybkt) as text."""
-    from tutor.engine.engine import observations_for_export
-
-    row = engine.learner(learner)
-    buf = io.StringIO()
-    if fmt == "csv":
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["attempt_id", "learner", "item_id", "concepts", "answer", "status", "score",
-                    "hints_used", "duration_s", "created_at", "seed", "note"])
-        for a in engine.store.attempts(row.id):
-            w.writerow([a.id, learner, a.item_id, ";".join(a.concepts), a.answer, a.status,
-                        a.score, a.hints_used, "" if a.duration_s is None else a.duration_s,
-                        a.created_at.isoformat(), "" if a.seed is None else a.seed,
-                        a.note or ""])
-    elif fmt == "pybkt":
-        _, obs = observations_for_export(engine, learner)
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["order_id", "user_id", "skill_name", "correct"])
-        for o in obs:
-            if o.counted:
-                w.writerow([o.attempt_id, learner, o.concept, int(o.correct)])
-    else:
-        state, _ = observations_for_export(engine, learner)
-        for a in engine.store.attempts(row.id):
-            buf.write(json.dumps({
-                "type": "attempt", "id": a.id, "learner": learner, "item_id": a.item_id,
-                "concepts": list(a.concepts), "answer": a.answer, "status": a.status,
-                "score": a.score, "hints_used": a.hints_used, "duration_s": a.duration_s,
-                "created_at": a.created_at.isoformat(), "seed": a.seed, "note": a.note,
-            }, ensure_ascii=False) + "\n")
-        for e in engine.store.events(row.id):
-            buf.write(json.dumps({
-                "type": "event", "id": e.id, "learner": learner, "kind": e.kind,
-                "item_id": e.item_id, "payload": e.payload, "created_at": e.created_at.isoformat(),
-                "after_attempt": e.after_attempt,
-            }, ensure_ascii=False) + "\n")
-        for concept, log in state.review_logs:
-            d = dict(log.to_dict())
-            buf.write(json.dumps({"type": "review", "learner": learner, "concept": concept, **d},
-                                 ensure_ascii=False) + "\n")
-    return buf.getvalue()
-
-
 def _export(args: argparse.Namespace) -> int:
+    from tutor.engine.export import export_text
     from tutor.i18n import t
 
     engine = _open(args)

@@ -9,6 +9,7 @@ Headless: imports neither Textual nor the ML stack (fsrs is imported on first us
     engine.mastery(learner); engine.ready_concepts(learner); engine.lab_status(learner)
     engine.next_item(learner); engine.due_reviews(learner); engine.pacing(learner, today)
     engine.rebuild(learner)
+    from tutor.engine.export import export_text   # csv / jsonl / pybkt
 
 The rules are documented in docs/engine.md and in the docstrings of ``engine``, ``index`` and
 ``state``.

@@ -1,0 +1,65 @@
+"""Export a learner's logs: ``csv`` (the raw attempt log), ``jsonl`` (attempts, events and the
+fsrs review logs, one JSON object per line with a ``type``), ``pybkt`` (the BKT observations the
+engine used, in pyBKT's columns ``order_id,user_id,skill_name,correct``: one row per first
+attempt and concept, after resets; a hint counts as 0).
+
+Exports never hide anything the learner reset: csv and jsonl carry every logged attempt; only
+the pyBKT file, which feeds a model fit, is limited to the evidence that counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Literal
+
+from tutor.engine.engine import Engine, observations_for_export
+
+ExportFormat = Literal["csv", "jsonl", "pybkt"]
+FORMATS: tuple[str, ...] = ("csv", "jsonl", "pybkt")
+"""Supported export formats."""
+
+
+def export_text(engine: Engine, learner: str, fmt: ExportFormat | str) -> str:
+    """The learner's log in ``fmt`` (csv, jsonl, pybkt) as text (see the module docstring)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    row = engine.learner(learner)
+    buf = io.StringIO()
+    if fmt == "csv":
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["attempt_id", "learner", "item_id", "concepts", "answer", "status", "score",
+                    "hints_used", "duration_s", "created_at", "seed", "note"])
+        for a in engine.store.attempts(row.id):
+            w.writerow([a.id, learner, a.item_id, ";".join(a.concepts), a.answer, a.status,
+                        a.score, a.hints_used, "" if a.duration_s is None else a.duration_s,
+                        a.created_at.isoformat(), "" if a.seed is None else a.seed,
+                        a.note or ""])
+    elif fmt == "pybkt":
+        _, obs = observations_for_export(engine, learner)
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["order_id", "user_id", "skill_name", "correct"])
+        for o in obs:
+            if o.counted:
+                w.writerow([o.attempt_id, learner, o.concept, int(o.correct)])
+    else:
+        state, _ = observations_for_export(engine, learner)
+        for a in engine.store.attempts(row.id):
+            buf.write(json.dumps({
+                "type": "attempt", "id": a.id, "learner": learner, "item_id": a.item_id,
+                "concepts": list(a.concepts), "answer": a.answer, "status": a.status,
+                "score": a.score, "hints_used": a.hints_used, "duration_s": a.duration_s,
+                "created_at": a.created_at.isoformat(), "seed": a.seed, "note": a.note,
+            }, ensure_ascii=False) + "\n")
+        for e in engine.store.events(row.id):
+            buf.write(json.dumps({
+                "type": "event", "id": e.id, "learner": learner, "kind": e.kind,
+                "item_id": e.item_id, "payload": e.payload, "created_at": e.created_at.isoformat(),
+                "after_attempt": e.after_attempt,
+            }, ensure_ascii=False) + "\n")
+        for concept, log in state.review_logs:
+            d = dict(log.to_dict())
+            buf.write(json.dumps({"type": "review", "learner": learner, "concept": concept, **d},
+                                 ensure_ascii=False) + "\n")
+    return buf.getvalue()
