@@ -95,8 +95,11 @@ class _Worker:
         if line is None:
             return None
         self.jobs += 1
-        reply: dict[str, Any] = json.loads(line)
-        return reply
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            return None  # a garbled reply: the worker is not trusted any more
+        return reply if isinstance(reply, dict) else None
 
     def alive(self) -> bool:
         return self.proc.poll() is None

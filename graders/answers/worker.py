@@ -75,8 +75,9 @@ def main() -> int:
     sys.setrecursionlimit(4000)
     import sympy  # noqa: F401  (the import is the expensive part of start-up)
 
-    _warm()
     out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # stray prints (sympy warnings …) must not corrupt the protocol
+    _warm()
     out.write(b'{"ready": true}\n')
     out.flush()
     for raw in sys.stdin.buffer:
