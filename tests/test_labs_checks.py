@@ -52,7 +52,7 @@ def _targets(spec: LabSpec, sd: dict[str, Any]) -> dict[str, tuple[int, int]]:
 def write_artifacts(out: Path, spec: LabSpec, sd: dict[str, Any], *, trained: bool = True,
                     merge_scale: float | None = None, hand_without_update: bool = False,
                     memory_delta: int = 0, claim: dict[str, Any] | None = None,
-                    rank: int | None = None) -> None:
+                    rank: int | None = None, random_b_init: bool = False) -> None:
     """A complete, internally consistent set of Lab-1.1 artifacts built without peft."""
     from graders.labs.lab_1_1 import _base_model, _nf4_bytes, _val_split, _windows_loss
 
@@ -86,6 +86,8 @@ def write_artifacts(out: Path, spec: LabSpec, sd: dict[str, Any], *, trained: bo
     safetensors_torch.save_file({
         "x": x, "y_hand": y, "y_peft": y.clone(), "merged_hand": w0 + scaling * (b @ a),
         "param_count_hand": torch.tensor([r * (d + k)]),
+        "init_A": torch.randn(r, k, generator=gen),
+        "init_B": torch.randn(d, r, generator=gen) if random_b_init else torch.zeros(d, r),
     }, str(out / "compare.safetensors"))
     base = _base_model(p, "cpu", SEED)
     layers = {n: {"shape": [0, 0], "fp32_bytes": v["fp32_bytes"], "nf4_bytes": v["plain"]}
@@ -164,6 +166,14 @@ def test_hand_layer_without_update_fails(tmp_path: Path, spec: LabSpec,
     v = evaluate(tmp_path, spec, heldout_margin=-100.0)
     assert v["hand-lora-matches-peft"]["status"] == "fail"
     assert "forward differs" in v["hand-lora-matches-peft"]["message"]["en"]
+
+
+def test_hand_layer_with_random_b_init_fails(tmp_path: Path, spec: LabSpec,
+                                             base_sd: dict[str, Any]) -> None:
+    write_artifacts(tmp_path, spec, base_sd, random_b_init=True)
+    v = evaluate(tmp_path, spec, heldout_margin=-100.0)
+    assert v["hand-lora-matches-peft"]["status"] == "fail"
+    assert "B = 0" in v["hand-lora-matches-peft"]["message"]["en"]
 
 
 def test_wrong_rank_fails_count_and_flags_metrics(tmp_path: Path, spec: LabSpec,

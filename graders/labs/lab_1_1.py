@@ -95,6 +95,22 @@ def worker_main(job_path: str, result_path: str) -> None:
                                  encoding="utf-8")
 
 
+Msg = tuple[str, str]
+"""A problem in (English, zh-TW)."""
+
+
+def _en(problems: list[Msg]) -> str:
+    return "; ".join(p[0] for p in problems)
+
+
+def _zh(problems: list[Msg]) -> str:
+    return "；".join(p[1] for p in problems)
+
+
+def _en_list(problems: list[Msg]) -> list[str]:
+    return [p[0] for p in problems]
+
+
 def _verdict(ok: bool, en: str, zh: str, **details: Any) -> dict[str, Any]:
     return {"status": "pass" if ok else "fail", "message": {"en": en, "zh-TW": zh},
             "details": _finite(details)}
@@ -200,39 +216,47 @@ class Adapter:
             else:
                 self.unknown.append(key)
 
-    def problems(self, shapes: dict[str, tuple[int, int]], params: dict[str, Any]) -> list[str]:
-        """Why this adapter is not the required one (empty: it is)."""
-        out: list[str] = []
+    def problems(self, shapes: dict[str, tuple[int, int]], params: dict[str, Any]) -> list[Msg]:
+        """Why this adapter is not the required one (empty: it is), as (en, zh-TW) pairs."""
+        out: list[Msg] = []
         r, alpha = int(params["r"]), float(params["alpha"])
         cfg = self.config if isinstance(self.config, dict) else {}
         if cfg.get("r") != r:
-            out.append(f"adapter_config r = {cfg.get('r')!r}, the lab requires {r}")
+            out.append((f"adapter_config r = {cfg.get('r')!r}, the lab requires {r}",
+                        f"adapter_config 的 r = {cfg.get('r')!r}，本實驗要求 {r}"))
         if not isinstance(cfg.get("lora_alpha"), int | float) or float(cfg["lora_alpha"]) != alpha:
-            out.append(f"adapter_config lora_alpha = {cfg.get('lora_alpha')!r}, required {alpha:g}")
+            out.append((f"adapter_config lora_alpha = {cfg.get('lora_alpha')!r}, required {alpha:g}",
+                        f"adapter_config 的 lora_alpha = {cfg.get('lora_alpha')!r}，要求 {alpha:g}"))
         for flag in ("use_rslora", "use_dora"):
             if cfg.get(flag):
-                out.append(f"adapter_config {flag} is set; the lab uses plain LoRA")
+                out.append((f"adapter_config {flag} is set; the lab uses plain LoRA",
+                            f"adapter_config 設定了 {flag}；本實驗使用標準 LoRA"))
         if self.unknown:
-            out.append(f"unexpected tensors: {sorted(self.unknown)[:5]}")
+            out.append((f"unexpected tensors: {sorted(self.unknown)[:5]}",
+                        f"非預期的張量：{sorted(self.unknown)[:5]}"))
         missing = sorted(set(shapes) - set(self.pairs))
         extra = sorted(set(self.pairs) - set(shapes))
         if missing:
-            out.append(f"modules not adapted: {missing[:6]}{' ...' if len(missing) > 6 else ''}")
+            more = " ..." if len(missing) > 6 else ""
+            out.append((f"modules not adapted: {missing[:6]}{more}",
+                        f"未被適配的模組：{missing[:6]}{more}"))
         if extra:
-            out.append(f"adapted modules that are not targets: {extra[:6]}")
+            out.append((f"adapted modules that are not targets: {extra[:6]}",
+                        f"被適配但不是目標的模組：{extra[:6]}"))
         for name, pair in sorted(self.pairs.items()):
             if name not in shapes:
                 continue
             d, k = shapes[name]
             a, b = pair.get("A"), pair.get("B")
             if a is None or b is None:
-                out.append(f"{name}: lora_A or lora_B missing")
+                out.append((f"{name}: lora_A or lora_B missing", f"{name}：缺少 lora_A 或 lora_B"))
                 continue
             if tuple(a.shape) != (r, k) or tuple(b.shape) != (d, r):
-                out.append(f"{name}: A {tuple(a.shape)}, B {tuple(b.shape)}; expected "
-                           f"A ({r}, {k}), B ({d}, {r})")
+                got = f"A {tuple(a.shape)}, B {tuple(b.shape)}"
+                want = f"A ({r}, {k}), B ({d}, {r})"
+                out.append((f"{name}: {got}; expected {want}", f"{name}：{got}；應為 {want}"))
             elif not (bool(a.isfinite().all()) and bool(b.isfinite().all())):
-                out.append(f"{name}: non-finite values")
+                out.append((f"{name}: non-finite values", f"{name}：含非有限值"))
         return out
 
     def zero_b(self) -> list[str]:
@@ -260,7 +284,7 @@ def evaluate(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     V: dict[str, dict[str, Any]] = {}
 
     # -- artifacts ------------------------------------------------------------------------------
-    bad: list[str] = []
+    bad: list[Msg] = []
     for rel in job["artifacts"]:
         try:
             if rel.endswith(".json"):
@@ -270,11 +294,11 @@ def evaluate(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
             else:
                 _safe_path(out_dir, rel)
         except Submission as exc:
-            bad.append(exc.en)
+            bad.append((exc.en, exc.zh))
     V["artifacts"] = _verdict(
         not bad,
-        "all artifacts present and readable" if not bad else "; ".join(bad),
-        "所有產出檔齊全且可讀取" if not bad else "；".join(bad), problems=bad,
+        "all artifacts present and readable" if not bad else _en(bad),
+        "所有產出檔齊全且可讀取" if not bad else _zh(bad), problems=_en_list(bad),
     )
 
     # -- the grader's own base model ------------------------------------------------------------
@@ -296,11 +320,11 @@ def evaluate(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
     expected_count = sum(r * (d + k) for d, k in shapes.values())
 
-    def load_adapter(rel_dir: str) -> tuple[Adapter | None, list[str]]:
+    def load_adapter(rel_dir: str) -> tuple[Adapter | None, list[Msg]]:
         try:
             ad = Adapter(out_dir, rel_dir, max_bytes)
         except Submission as exc:
-            return None, [exc.en]
+            return None, [(exc.en, exc.zh)]
         return ad, ad.problems(shapes, params)
 
     adapter, a_problems = load_adapter("adapter")
@@ -311,10 +335,10 @@ def evaluate(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     V["lora-param-count"] = _verdict(
         ok,
         f"{count} trainable parameters = Σ r(d+k) = {expected_count} over {len(shapes)} matrices"
-        if ok else f"adapter is not the required one: {'; '.join(a_problems) or 'count mismatch'}",
+        if ok else f"adapter is not the required one: {_en(a_problems) or 'count mismatch'}",
         f"{count} 個可訓練參數 = Σ r(d+k) = {expected_count}（{len(shapes)} 個矩陣）"
-        if ok else f"adapter 不符合要求：{'；'.join(a_problems) or '參數量不符'}",
-        recomputed=count, expected=expected_count, problems=a_problems,
+        if ok else f"adapter 不符合要求：{_zh(a_problems) or '參數量不符'}",
+        recomputed=count, expected=expected_count, problems=_en_list(a_problems),
     )
 
     # -- lora-b-trained -------------------------------------------------------------------------
@@ -418,7 +442,7 @@ def evaluate(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
                              "沒有可用於重算 peft 層的 adapter")
         name = str(params["compare_module"])
         d, k = shapes[name]
-        for key in ("x", "y_hand", "merged_hand", "param_count_hand"):
+        for key in ("x", "y_hand", "merged_hand", "param_count_hand", "init_A", "init_B"):
             if key not in cmp_:
                 raise Submission(f"compare.safetensors lacks {key!r}",
                                  f"compare.safetensors 缺少 {key!r}")
@@ -441,22 +465,39 @@ def evaluate(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
         m_err = float((m_hand - expected_merged[f"{name}.weight"]).abs().max())
         signal = float(update.abs().max())
         count_hand = int(cmp_["param_count_hand"].flatten()[0])
-        problems = []
+        problems: list[Msg] = []
         if not y_err <= atol * scale:
-            problems.append(f"forward differs from W0·x + (α/r)·B·A·x by {y_err:.2e}")
+            problems.append((f"forward differs from W0·x + (α/r)·B·A·x by {y_err:.2e}",
+                             f"forward 與 W0·x + (α/r)·B·A·x 相差 {y_err:.2e}"))
         if not m_err <= atol * scale:
-            problems.append(f"merged_weight differs from W0 + (α/r)·B·A by {m_err:.2e}")
+            problems.append((f"merged_weight differs from W0 + (α/r)·B·A by {m_err:.2e}",
+                             f"merged_weight 與 W0 + (α/r)·B·A 相差 {m_err:.2e}"))
         if signal <= 10 * atol * scale:
-            problems.append("the LoRA update is too small on these inputs to tell the layers "
-                            "apart (train first)")
+            problems.append(("the LoRA update is too small on these inputs to tell the layers "
+                             "apart (train first)",
+                             "在這些輸入上 LoRA 更新太小，無法區分兩個層（請先訓練）"))
+        init_a, init_b = cmp_["init_A"], cmp_["init_B"]
+        if tuple(init_a.shape) != (r, k) or tuple(init_b.shape) != (d, r):
+            got = f"A {tuple(init_a.shape)} / B {tuple(init_b.shape)}"
+            want = f"({r}, {k}) / ({d}, {r})"
+            problems.append((f"initial {got}: expected {want}", f"初始 {got}：應為 {want}"))
+        else:
+            if not float(init_b.abs().max()) == 0.0:
+                problems.append(("your layer does not start with B = 0, so it does not start "
+                                 "as the frozen layer",
+                                 "你的層初始時 B 不為 0，因此一開始就不等於凍結的層"))
+            if not float(init_a.abs().max()) > 0.0:
+                problems.append(("your layer starts with A = 0: no gradient would reach A or B",
+                                 "你的層初始時 A = 0：梯度永遠到不了 A 或 B"))
         if count_hand != r * (d + k):
-            problems.append(f"lora_param_count gave {count_hand}, r(d+k) = {r * (d + k)}")
+            problems.append((f"lora_param_count gave {count_hand}, r(d+k) = {r * (d + k)}",
+                             f"lora_param_count 回傳 {count_hand}，r(d+k) = {r * (d + k)}"))
         V["hand-lora-matches-peft"] = _verdict(
             not problems,
             f"your layer matches peft on {name} (max |diff| {y_err:.2e})" if not problems
-            else "; ".join(problems),
+            else _en(problems),
             f"手寫層在 {name} 上與 peft 一致（最大差 {y_err:.2e}）" if not problems
-            else "；".join(problems),
+            else _zh(problems),
             forward_err=y_err, merged_err=m_err, update_max=signal, param_count=count_hand,
         )
     except Submission as exc:
@@ -467,41 +508,50 @@ def evaluate(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if qadapter is not None and not q_problems:
         qzeros = qadapter.zero_b()
         if qzeros:
-            q_problems.append(f"B is still zero in {len(qzeros)} module(s)")
+            q_problems.append((f"B is still zero in {len(qzeros)} module(s)",
+                               f"{len(qzeros)} 個模組的 B 仍為零"))
         if qadapter.numel() != expected_count:
-            q_problems.append(f"{qadapter.numel()} parameters, expected {expected_count}")
+            q_problems.append((f"{qadapter.numel()} parameters, expected {expected_count}",
+                               f"{qadapter.numel()} 個參數，應為 {expected_count}"))
     V["qlora-adapter"] = _verdict(
         not q_problems,
         f"QLoRA adapter: {expected_count} parameters, every B trained" if not q_problems
-        else "; ".join(q_problems),
+        else _en(q_problems),
         f"QLoRA adapter：{expected_count} 個參數，每個 B 都已訓練" if not q_problems
-        else "；".join(q_problems), problems=q_problems,
+        else _zh(q_problems), problems=_en_list(q_problems),
     )
 
     # -- metrics-consistent ---------------------------------------------------------------------
-    flags: list[str] = []
+    flags: list[Msg] = []
     lora_m = metrics.get("lora") if isinstance(metrics.get("lora"), dict) else None
     if not metrics or lora_m is None:
-        flags.append("metrics.json missing or without a 'lora' section")
+        flags.append(("metrics.json missing or without a 'lora' section",
+                      "metrics.json 不存在或沒有 'lora' 區段"))
     else:
         if metrics.get("seed") != seed:
-            flags.append(f"seed {metrics.get('seed')!r} reported, the run used {seed}")
+            flags.append((f"seed {metrics.get('seed')!r} reported, the run used {seed}",
+                          f"回報的 seed 為 {metrics.get('seed')!r}，實際執行使用 {seed}"))
         if lora_m.get("trainable_params") != count or count != expected_count:
-            flags.append(f"trainable_params {lora_m.get('trainable_params')!r} reported, "
-                         f"{count} in the adapter, {expected_count} by r(d+k)")
+            claimed = lora_m.get("trainable_params")
+            flags.append((f"trainable_params {claimed!r} reported, {count} in the adapter, "
+                          f"{expected_count} by r(d+k)",
+                          f"回報 trainable_params {claimed!r}，adapter 中有 {count}，"
+                          f"依 r(d+k) 應為 {expected_count}"))
         for key, want in (("val_loss_base", base_val), ("val_loss_final", adapted_val)):
             got = lora_m.get(key)
             if not math.isfinite(want):
-                flags.append(f"{key}: cannot recompute (no usable adapter or no data)")
+                flags.append((f"{key}: cannot recompute (no usable adapter or no data)",
+                              f"{key}：無法重算（沒有可用的 adapter 或資料）"))
             elif not isinstance(got, int | float) or not abs(float(got) - want) <= tol:
-                flags.append(f"{key} {got!r} reported, {want:.4f} recomputed")
+                flags.append((f"{key} {got!r} reported, {want:.4f} recomputed",
+                              f"回報 {key} {got!r}，重算為 {want:.4f}"))
     V["metrics-consistent"] = _verdict(
         not flags,
         "metrics.json agrees with the recomputed numbers" if not flags
-        else "metrics.json does not match the artifacts (flagged): " + "; ".join(flags),
+        else "metrics.json does not match the artifacts (flagged): " + _en(flags),
         "metrics.json 與重算結果一致" if not flags
-        else "metrics.json 與產出檔不符（已標記）：" + "；".join(flags),
-        flags=flags, recomputed={"val_loss_base": base_val, "val_loss_final": adapted_val,
+        else "metrics.json 與產出檔不符（已標記）：" + _zh(flags),
+        flags=_en_list(flags), recomputed={"val_loss_base": base_val, "val_loss_final": adapted_val,
                                  "trainable_params": expected_count},
     )
 
@@ -513,35 +563,41 @@ def evaluate(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
                              "qlora/memory.json 需要 'layers' 對照表")
         want_layers = _nf4_bytes(base)
         problems = []
-        reported = mem["layers"]
+        reported: dict[str, Any] = mem["layers"]
         if set(reported) != set(want_layers):
             miss = sorted(set(want_layers) - set(reported))
             extra = sorted(set(reported) - set(want_layers))
-            problems.append(f"layers differ from the quantized linears: missing {miss[:4]}, "
-                            f"extra {extra[:4]}")
-        for variant in ("plain", "double"):
-            bad_layers = [
+            problems.append((f"layers differ from the quantized linears: missing {miss[:4]}, "
+                             f"extra {extra[:4]}",
+                             f"層與被量化的線性層不符：缺少 {miss[:4]}，多出 {extra[:4]}"))
+        def bad_for(variant: str) -> list[str]:
+            return [
                 n for n, v in want_layers.items()
                 if n in reported and (not isinstance(reported[n], dict)
                                       or reported[n].get("fp32_bytes") != v["fp32_bytes"]
                                       or reported[n].get("nf4_bytes") != v[variant])
             ]
-            if not bad_layers:
-                break
+
+        # without double quantization (what the lab asks for), or with it; compare against the
+        # layout that fits the report best
+        variant = min(("plain", "double"), key=lambda var: len(bad_for(var)))
+        bad_layers = bad_for(variant)
         if bad_layers:
-            problems.append(f"bytes differ from the recomputation in {bad_layers[:4]}")
+            problems.append((f"bytes differ from the recomputation in {bad_layers[:4]}",
+                             f"以下各層的位元組數與重算結果不符：{bad_layers[:4]}"))
         fp32 = sum(v["fp32_bytes"] for v in want_layers.values())
         nf4 = sum(v[variant] for v in want_layers.values())
         if mem.get("fp32_bytes") != fp32 or mem.get("nf4_bytes") != nf4:
-            problems.append(f"totals {mem.get('nf4_bytes')!r} / {mem.get('fp32_bytes')!r} "
-                            f"reported, {nf4} / {fp32} recomputed")
+            got = f"{mem.get('nf4_bytes')!r} / {mem.get('fp32_bytes')!r}"
+            problems.append((f"totals {got} reported, {nf4} / {fp32} recomputed",
+                             f"回報總計 {got}，重算為 {nf4} / {fp32}"))
         ratio = fp32 / nf4 if nf4 else float("nan")
         V["qlora-memory"] = _verdict(
             not problems,
             f"NF4 {nf4} B vs fp32 {fp32} B: {ratio:.2f}x smaller" if not problems
-            else "; ".join(problems),
+            else _en(problems),
             f"NF4 {nf4} 位元組 vs fp32 {fp32} 位元組：小 {ratio:.2f} 倍" if not problems
-            else "；".join(problems),
+            else _zh(problems),
             nf4_bytes=nf4, fp32_bytes=fp32, ratio=ratio, variant=variant,
         )
     except Submission as exc:

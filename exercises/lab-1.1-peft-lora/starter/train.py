@@ -117,7 +117,8 @@ def train(model: Any, ids: list[int], seq_len: int, steps: int, seed: int, offse
 
 
 def compare_with_peft(peft_model: Any, seed: int) -> dict[str, Any]:
-    """Your LoRALinear, given peft's weights, next to peft's own layer on the same inputs."""
+    """Your LoRALinear, given peft's weights, next to peft's own layer on the same inputs (and
+    your layer's initial A and B)."""
     import torch
 
     layer = peft_model.get_submodule("base_model.model." + COMPARE_MODULE)
@@ -126,6 +127,7 @@ def compare_with_peft(peft_model: Any, seed: int) -> dict[str, Any]:
     base = torch.nn.Linear(k, d, bias=False)
     base.weight.data.copy_(w0)
     hand = LoRALinear(base, LORA_R, LORA_ALPHA)
+    init_a, init_b = hand.lora_A.detach().clone(), hand.lora_B.detach().clone()
     hand.lora_A.data.copy_(layer.lora_A["default"].weight.detach().cpu())
     hand.lora_B.data.copy_(layer.lora_B["default"].weight.detach().cpu())
     x = torch.randn(8, k, generator=torch.Generator().manual_seed(seed + 1))
@@ -135,6 +137,7 @@ def compare_with_peft(peft_model: Any, seed: int) -> dict[str, Any]:
         merged_hand = hand.merged_weight()
     return {
         "x": x, "y_hand": y_hand, "y_peft": y_peft, "merged_hand": merged_hand,
+        "init_A": init_a, "init_B": init_b,
         "param_count_hand": torch.tensor([lora_param_count(d, k, LORA_R)], dtype=torch.long),
     }
 
