@@ -55,6 +55,7 @@ class TutorInput(Input):
 class TutorScreen(Screen[Any]):
     """Base screen: ``self.svc``, ``self.lang``, ``self.s(key)`` and stale re-rendering."""
 
+    SCOPED_CSS = False  # screen DEFAULT_CSS uses unique ids; no need to prefix the selectors
     MODE: ClassVar[str] = ""
     """The nav entry to highlight."""
     TITLE_KEY: ClassVar[str] = ""

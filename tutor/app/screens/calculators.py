@@ -65,6 +65,18 @@ def bar_plot(rows: list[tuple[str, float]], width: int, fmt: Any, log: bool = Fa
 class CalculatorsScreen(TutorScreen):
     """Memory estimator, plots, and the technique advisor."""
 
+    # parsed on first mount of the screen, not at start-up
+    DEFAULT_CSS = """
+    #calc-tabs {
+        height: 1fr;
+    }
+
+    #calc-result, #calc-plot-size, #plot-lora, #plot-attn, #adv-result {
+        height: auto;
+        padding: 0 1;
+    }
+    """
+
     MODE = "calculators"
     TITLE_KEY = "calc.title"
 

@@ -16,6 +16,23 @@ from tutor.app.strings import s
 class HelpScreen(ModalScreen[None]):
     """Keys and screens, in the current language. Esc, q or ? closes it."""
 
+    SCOPED_CSS = False
+    # parsed on first mount of the screen, not at start-up
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+
+    #help-box {
+        width: 90%;
+        max-width: 100;
+        height: 90%;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close"),
     ]

@@ -18,6 +18,39 @@ CIRCLED = "①②③④⑤⑥⑦⑧⑨"
 class HomeScreen(TutorScreen):
     """Where the learner stands and what to do next."""
 
+    # parsed on first mount of the screen, not at start-up
+    DEFAULT_CSS = """
+    #home-cols {
+        height: auto;
+    }
+
+    #home-path {
+        width: 1fr;
+        min-width: 30;
+    }
+
+    #home-side {
+        width: 1fr;
+        height: auto;
+    }
+
+    .level-row {
+        margin: 0 0 0 0;
+    }
+
+    #go-next {
+        margin-top: 1;
+    }
+
+    .placement-row {
+        height: auto;
+    }
+
+    .placement-row Button {
+        margin: 1 1 0 0;
+    }
+    """
+
     MODE = "home"
     TITLE_KEY = "home.title"
     BINDINGS: ClassVar[list[BindingType]] = [

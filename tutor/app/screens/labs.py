@@ -31,6 +31,56 @@ from tutor.app.services import CheckView, LabOutcome, Unavailable
 class LabsScreen(TutorScreen):
     """The lab catalogue and the lab runner."""
 
+    # parsed on first mount of the screen, not at start-up
+    DEFAULT_CSS = """
+    #labs-body {
+        height: 1fr;
+    }
+
+    #labs-list {
+        width: 34;
+        height: 1fr;
+    }
+
+    #labs-detail {
+        width: 1fr;
+        height: 1fr;
+    }
+
+    #lab-head {
+        height: auto;
+        padding: 0 1;
+    }
+
+    #lab-buttons {
+        height: auto;
+        padding: 0 1;
+    }
+
+    #lab-buttons Button {
+        margin-right: 1;
+    }
+
+    #lab-progress {
+        padding: 0 1;
+        height: 1;
+    }
+
+    #lab-status {
+        padding: 0 1;
+        height: 1;
+        color: $text-muted;
+    }
+
+    #lab-tabs {
+        height: 1fr;
+    }
+
+    #lab-log {
+        height: 1fr;
+    }
+    """
+
     MODE = "labs"
     TITLE_KEY = "labs.title"
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -15,6 +15,23 @@ from tutor.app.screens.base import TutorScreen
 class LessonScreen(TutorScreen):
     """One concept's lesson page (pushed over the current screen; Esc goes back)."""
 
+    # parsed on first mount of the screen, not at start-up
+    DEFAULT_CSS = """
+    #lesson-head {
+        height: auto;
+        padding: 0 1;
+    }
+
+    #lesson-title {
+        width: 1fr;
+    }
+
+    #lesson-body {
+        height: 1fr;
+        padding: 0 1;
+    }
+    """
+
     TITLE_KEY = "lesson.title"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="screen.back"),

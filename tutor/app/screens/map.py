@@ -22,6 +22,29 @@ STYLES = {"locked": "dim", "ready": "bold", "learning": "yellow", "mastered": "g
 class MapScreen(TutorScreen):
     """Concepts by generation: a concept's prerequisites are all in earlier generations."""
 
+    # parsed on first mount of the screen, not at start-up
+    DEFAULT_CSS = """
+    #map-legend {
+        height: auto;
+        padding: 0 1;
+    }
+
+    #map-body {
+        height: 1fr;
+    }
+
+    #map-list {
+        width: 1fr;
+        min-width: 36;
+        height: 1fr;
+    }
+
+    #map-detail {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
     MODE = "map"
     TITLE_KEY = "map.title"
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -12,6 +12,23 @@ from tutor.app.services import Unavailable
 class PlanScreen(TutorScreen):
     """The study plan; the highlighted day's activities show below the table."""
 
+    # parsed on first mount of the screen, not at start-up
+    DEFAULT_CSS = """
+    #plan-summary {
+        padding: 0 1;
+        height: auto;
+    }
+
+    #plan-table {
+        height: 1fr;
+    }
+
+    #plan-detail {
+        height: auto;
+        max-height: 8;
+    }
+    """
+
     MODE = "plan"
     TITLE_KEY = "plan.title"
 

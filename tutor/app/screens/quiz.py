@@ -28,6 +28,46 @@ STATUS_STYLE = {"correct": "green", "partial": "yellow", "incorrect": "red", "in
 class QuizScreen(TutorScreen):
     """Practise one question at a time; the engine picks the next."""
 
+    # parsed on first mount of the screen, not at start-up
+    DEFAULT_CSS = """
+    #quiz-body {
+        padding: 0 1;
+    }
+
+    #quiz-head {
+        color: $text-muted;
+    }
+
+    #prompt {
+        margin: 1 0;
+    }
+
+    #preview {
+        height: auto;
+        min-height: 1;
+        color: $text-muted;
+    }
+
+    #quiz-buttons {
+        height: auto;
+        margin: 1 0 0 0;
+    }
+
+    #quiz-buttons Button {
+        margin-right: 1;
+    }
+
+    #hints {
+        height: auto;
+        color: $warning;
+    }
+
+    #feedback {
+        height: auto;
+        margin-top: 1;
+    }
+    """
+
     TITLE_KEY = "quiz.title"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="screen.back"),

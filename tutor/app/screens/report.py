@@ -16,6 +16,18 @@ from tutor.app.services import Unavailable, unicode_bar
 class ReportScreen(TutorScreen):
     """The learner's standing against the course rubric."""
 
+    # parsed on first mount of the screen, not at start-up
+    DEFAULT_CSS = """
+    #report-body {
+        padding: 0 1;
+    }
+
+    #report-total {
+        text-style: bold;
+        margin: 0 0 1 0;
+    }
+    """
+
     MODE = "report"
     TITLE_KEY = "report.title"
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -15,6 +15,17 @@ THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "tokyo-night", "ca
 class SettingsScreen(TutorScreen):
     """Preferences; every change applies at once."""
 
+    # parsed on first mount of the screen, not at start-up
+    DEFAULT_CSS = """
+    #settings-body {
+        padding: 0 1;
+    }
+
+    #settings-body Select {
+        width: 40;
+    }
+    """
+
     MODE = "settings"
     TITLE_KEY = "settings.title"
 
