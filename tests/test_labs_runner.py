@@ -246,3 +246,45 @@ def test_dev_check_finds_orphans_and_passing_starters(tmp_path: Path) -> None:
     reps = dev_check(tmp_path, static=True, only=["lab-9.1"])
     assert [r.lab_id for r in reps] == ["lab-9.1"]
     assert reps[0].problems == ["orphan: leftover.bin"]
+
+
+def test_lab_list_shows_lock_state_from_the_learner_db(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from tutor.cli import main
+
+    monkeypatch.setenv("TUTOR_DB", str(tmp_path / "progress.sqlite3"))
+    monkeypatch.setenv("TUTOR_WORKSPACE", str(tmp_path / "ws"))
+    if main(["answer", "l1-peft-in-one-sentence", "a few low-rank parameters"]) != 0:
+        pytest.skip("tutor answer is not available")
+    capsys.readouterr()
+    assert main(["lab", "list", "--json"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["lab-1.1"]["state"] == "locked"
+    assert "lora" in rows["lab-1.1"]["reason"]
+    assert main(["lab", "start", "lab-1.1"]) == 0  # allowed, with a note
+    assert "still locked" in capsys.readouterr().err
+
+
+def test_progress_display_tty_and_plain() -> None:
+    import io
+
+    from tutor.labs.cli import _Display
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    d = _Display(tty)
+    for i in range(1, 101):
+        d.progress(i, 100, 1.0)
+    d.end()
+    assert tty.getvalue().count("\r") == 100 and "100/100" in tty.getvalue()
+    plain = io.StringIO()
+    d = _Display(plain)
+    for i in range(1, 101):
+        d.progress(i, 100, None)
+    lines = plain.getvalue().splitlines()
+    assert 10 <= len(lines) <= 12 and lines[-1].startswith("step 100/100")
