@@ -24,12 +24,13 @@ How it is put together:
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import argparse
+
     from tutor.app.app import TutorApp
     from tutor.curriculum.models import Course
 

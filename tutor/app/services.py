@@ -10,7 +10,6 @@ This module imports nothing heavy (no Textual, no sympy, no torch) at import tim
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -697,6 +696,8 @@ class Services:
                 for b in buckets
             ],
         }
+        import json
+
         jp = directory / f"{stem}.json"
         jp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         lines = [f"# {s('report.title', lang)} — {self.learner}", "",
