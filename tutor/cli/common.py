@@ -20,7 +20,7 @@ def course_dir(args: argparse.Namespace) -> Path:
 
 def load_course_or_exit(args: argparse.Namespace) -> Course:
     """Load and validate the course; on failure print the problems and exit 1."""
-    from tutor.curriculum import CourseError, load_course
+    from tutor.curriculum.loader import CourseError, load_course
     from tutor.i18n import t
 
     try:
