@@ -458,3 +458,37 @@ def test_nav_bar_clicks_and_draft_survives_language_switch(tmp_path: Path) -> No
         assert "（中）" in text_of(app.screen, "#prompt")
 
     drive(app, script)
+
+
+class SlowGrader(FakeGrader):
+    def __init__(self) -> None:
+        import threading
+
+        super().__init__()
+        self.release = threading.Event()
+
+    def grade(self, *args: Any, **kwargs: Any) -> Any:
+        self.release.wait(5)
+        return super().grade(*args, **kwargs)
+
+
+def test_leaving_while_grading_still_records_the_attempt(tmp_path: Path) -> None:
+    grader = SlowGrader()
+    app = make_test_app(tmp_path, grader=grader)
+
+    async def script(pilot: Pilot[Any]) -> None:
+        app.open_quiz(concept_id="basics")
+        await pilot.pause()
+        app.screen.query_one("#answer", Input).value = "16"
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("escape")  # leave before the verdict arrives
+        await pilot.pause()
+        grader.release.set()
+        for _ in range(50):  # the screen's worker was cancelled with it; its thread goes on
+            await asyncio.sleep(0.05)
+            if app.services.mastery()["basics"].attempts:
+                break
+        assert app.services.mastery()["basics"].attempts == 1
+
+    drive(app, script)

@@ -300,15 +300,21 @@ class Services:
         """Concept ids by topological generation over the prerequisite edges."""
         import networkx as nx
 
-        g: Any = nx.DiGraph()
         concepts = self.course.concepts
-        g.add_nodes_from(concepts)
-        for c in concepts.values():
-            for pre in list(c.requires) + list(c.recommends):
-                if pre in concepts:
-                    g.add_edge(pre, c.id)
-        order = list(concepts)
-        return [sorted(gen, key=order.index) for gen in nx.topological_generations(g)]
+        order = {cid: i for i, cid in enumerate(concepts)}
+        for with_soft in (True, False):  # soft edges may close a cycle: then hard ones only
+            g: Any = nx.DiGraph()
+            g.add_nodes_from(concepts)
+            for c in concepts.values():
+                for pre in list(c.requires) + (list(c.recommends) if with_soft else []):
+                    if pre in concepts:
+                        g.add_edge(pre, c.id)
+            try:
+                return [sorted(gen, key=order.__getitem__)
+                        for gen in nx.topological_generations(g)]
+            except nx.NetworkXUnfeasible:
+                continue
+        return [list(concepts)]
 
     # ------------------------------------------------------------------ progress
     def now(self) -> datetime:

@@ -246,11 +246,12 @@ class LabsScreen(TutorScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="lab")
     def run_lab(self, lab_id: str, solution: bool) -> None:
         worker = get_current_worker()
+        svc = self.svc  # worker threads have no active-app context: take it before starting
         t0 = time.perf_counter()
         checks: list[CheckView] = []
         try:
             done = False
-            for ev in self.svc.run_lab(lab_id, solution):
+            for ev in svc.run_lab(lab_id, solution):
                 if worker.is_cancelled:
                     break
                 if ev.kind == "progress":

@@ -46,7 +46,8 @@ class LessonScreen(TutorScreen):
     def compose_body(self) -> ComposeResult:
         svc, lang = self.svc, self.lang
         c = svc.concept(self.concept_id)
-        state = svc.mastery()[self.concept_id]
+        mastery = svc.mastery()
+        state = mastery[self.concept_id]
         head = (f"[b]{c.title.get(lang)}[/]  [dim]L{c.level} · {c.topic} · {c.id}[/]  "
                 f"{self.s('state.' + state.state)}")
         with Horizontal(id="lesson-head"):
@@ -55,8 +56,7 @@ class LessonScreen(TutorScreen):
                          compact=True, tooltip=self.s("tip.lesson.practice"))
         if state.state == "locked":
             missing = [svc.concept_title(r, lang) for r in c.requires
-                       if r in svc.course.concepts and svc.mastery()[r].state
-                       not in ("mastered", "review")]
+                       if r in mastery and mastery[r].state not in ("mastered", "review")]
             yield Static(self.s("lesson.locked", missing=", ".join(missing) or "—"),
                          classes="warning")
         with VerticalScroll(id="lesson-body"):

@@ -99,6 +99,7 @@ class QuizScreen(TutorScreen):
         """Incorrect answers to this question (the worked solution shows after two)."""
         self.draft = ""
         """The answer being typed (kept when the screen re-renders, e.g. a language switch)."""
+        self._left = False
         self.last_recorded: Any = None
         """The latest ``Recorded`` (mastery before/after, unlocked)."""
 
@@ -202,9 +203,10 @@ class QuizScreen(TutorScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def run_preview(self, question_id: str, answer: str) -> None:
-        q = self.svc.course.questions[question_id]
+        svc, lang = self.svc, self.lang
+        q = svc.course.questions[question_id]
         try:
-            pv = self.svc.preview(q, answer, self.lang)
+            pv = svc.preview(q, answer, lang)
             err = None
         except Unavailable as exc:
             pv, err = None, str(exc)
@@ -267,17 +269,29 @@ class QuizScreen(TutorScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="grading")
     def run_grading(self, question_id: str, answer: str, hints_used: int) -> None:
-        q = self.svc.course.questions[question_id]
+        # taken while the screen is attached: a worker thread has no active-app context, and
+        # the screen may be dismissed before the verdict comes
+        app, svc, lang = self.app, self.svc, self.lang
+        q = svc.course.questions[question_id]
         t0 = time.perf_counter()
         try:
-            verdict = self.svc.grade(q, answer, self.lang, hints_used)
+            verdict = svc.grade(q, answer, lang, hints_used)
             err = None
         except Unavailable as exc:
             verdict, err = None, str(exc)
         except Exception as exc:  # grader broke: say so, keep the app
             verdict, err = None, f"{type(exc).__name__}: {exc}"
+        if self._left and verdict is not None and not self.placement:
+            # the learner left before the verdict came: still log the attempt (on the UI thread)
+            if str(getattr(verdict, "status", "")) != "invalid":
+                app.call_from_thread(svc.record, q, answer, verdict, hints_used,
+                                     time.perf_counter() - self.started, svc.seed(q.id))
+            return
         self.post_message(GradeFinished(question_id, answer, verdict,
                                         time.perf_counter() - t0, err))
+
+    def on_unmount(self) -> None:
+        self._left = True
 
     def on_grade_finished(self, message: GradeFinished) -> None:
         try:
