@@ -288,3 +288,16 @@ def test_progress_display_tty_and_plain() -> None:
         d.progress(i, 100, None)
     lines = plain.getvalue().splitlines()
     assert 10 <= len(lines) <= 12 and lines[-1].startswith("step 100/100")
+
+
+def test_missing_lab_stack_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import tutor.labs.cli as labs_cli
+    from tutor.cli import main
+
+    monkeypatch.setenv("TUTOR_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setattr(labs_cli, "LAB_STACK", ("torch", "no_such_package_xyz"))
+    assert main(["lab", "run", "lab-1.1", "--solution"]) == 1
+    err = capsys.readouterr().err
+    assert "no_such_package_xyz" in err and 'pip install -e ".[labs]"' in err
+    assert labs_cli.missing_packages(("torch",)) == []

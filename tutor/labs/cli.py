@@ -180,6 +180,18 @@ class _Display:
             self.stream.flush()
 
 
+LAB_STACK = ("torch", "transformers", "peft", "bitsandbytes", "safetensors")
+"""Packages a lab run needs (the ``labs`` extra); looked up without importing them."""
+
+
+def missing_packages(packages: tuple[str, ...] | None = None) -> list[str]:
+    """The lab-stack packages (default LAB_STACK) that are not installed."""
+    import importlib.util
+
+    return [p for p in (LAB_STACK if packages is None else packages)
+            if importlib.util.find_spec(p) is None]
+
+
 def _run(args: argparse.Namespace, entry: LabEntry, *, quiet: bool = False
          ) -> tuple[Finished, Path] | int:
     """Run the workspace copy (or the solution) with live progress; (final event, run dir)."""
@@ -190,6 +202,10 @@ def _run(args: argparse.Namespace, entry: LabEntry, *, quiet: bool = False
 
     spec, lab_dir = entry.spec, entry.lab_dir
     assert spec is not None and lab_dir is not None
+    missing = missing_packages()
+    if missing:
+        print(t("lab.no_stack", missing=", ".join(missing)), file=sys.stderr)
+        return 1
     if args.solution:
         base = Path(args.out).parent if getattr(args, "out", None) else \
             workspace_dir() / ".solution-runs" / entry.id

@@ -33,6 +33,11 @@ MESSAGES: dict[str, dict[str, str]] = {
               "(use --force to start over)",
         "zh-TW": "{path} 已有你在 {lab} 的作業；未覆寫任何檔案（要重新開始請加 --force）",
     },
+    "lab.no_stack": {
+        "en": "the lab stack is not installed (missing: {missing}); install it with: "
+              "pip install -e \".[labs]\"",
+        "zh-TW": "尚未安裝實驗所需套件（缺少：{missing}）；請執行：pip install -e \".[labs]\"",
+    },
     "lab.not_started": {
         "en": "{lab} has no workspace yet: run `tutor lab start {lab}` first",
         "zh-TW": "{lab} 尚無工作區：請先執行 `tutor lab start {lab}`",
