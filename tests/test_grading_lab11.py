@@ -70,3 +70,32 @@ def test_solution_full_marks_starter_near_zero(tmp_path: Path) -> None:
     suite = ET.fromstring(out["junit"].encode()).find("testsuite")
     assert suite is not None and int(suite.get("failures") or 0) >= 5
     assert "**Total: " in out["md"]
+
+
+def test_fake_metrics_without_training_on_the_real_lab(tmp_path: Path) -> None:
+    """Claims a perfect run in metrics.json and prints a score, trains nothing."""
+    sub = tmp_path / "fake"
+    shutil.copytree(LAB / "starter", sub)
+    (sub / "train.py").write_text(
+        "import argparse, json, os\n"
+        "p = argparse.ArgumentParser()\n"
+        "p.add_argument('--out'); p.add_argument('--data'); p.add_argument('--seed')\n"
+        "p.add_argument('--heldout')\n"
+        "a = p.parse_args()\n"
+        "json.dump({'lora': {'trainable_params': 17408, 'val_loss_before': 6.8,\n"
+        "          'val_loss_after': 0.1}, 'score': 100},\n"
+        "          open(os.path.join(a.out, 'metrics.json'), 'w'))\n"
+        "print(json.dumps({'event': 'done', 'score': 100}))\n", encoding="utf-8")
+    root = Path(tempfile.mkdtemp(prefix="tutor-grading-lab11-"))
+    old = tempfile.tempdir
+    tempfile.tempdir = str(root)
+    try:
+        r = grade_submission(sub, "lab-1.1", seed=0, timeout=300)
+    finally:
+        tempfile.tempdir = old
+        shutil.rmtree(root, ignore_errors=True)
+    assert r.status == "graded", r.messages
+    assert r.total <= 10
+    by = {c.id: c for c in r.checks}
+    assert by["metrics-consistent"].status == "fail"
+    assert by["heldout-improves"].points == 0
