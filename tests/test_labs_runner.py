@@ -238,10 +238,12 @@ def test_dev_check_finds_orphans_and_passing_starters(tmp_path: Path) -> None:
     (lab / "README.md").write_text("", encoding="utf-8")
     (lab / "README.zh-TW.md").write_text("", encoding="utf-8")
     (tmp_path / "stray-dir").mkdir()
-    reps = dev_check(tmp_path, static=True, course_labs={"lab-1.1"})
+    reps = dev_check(tmp_path, static=True, course_labs={"lab-1.1"}, concept_ids={"dpo"},
+                     question_ids=set())
     problems = {r.lab_id: r.problems for r in reps}
     assert problems["stray-dir"] == ["stray-dir: no lab.yaml (orphan directory)"]
     assert any("not listed" in p for p in problems["lab-9.1"])
+    assert any("concept 'lora' is not in the course" in p for p in problems["lab-9.1"])
     (lab / "leftover.bin").write_bytes(b"x")
     reps = dev_check(tmp_path, static=True, only=["lab-9.1"])
     assert [r.lab_id for r in reps] == ["lab-9.1"]

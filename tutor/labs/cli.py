@@ -306,7 +306,11 @@ def dev_check(args: argparse.Namespace) -> int:
     course = _course_or_none(args)
     root = _exercises_root(args, course)
     course_labs = set(course.labs) if course is not None else None
-    reports = run_dev_check(root, only=args.lab, static=args.static, course_labs=course_labs)
+    reports = run_dev_check(
+        root, only=args.lab, static=args.static, course_labs=course_labs,
+        question_ids=set(course.questions) if course is not None else None,
+        concept_ids=set(course.concepts) if course is not None else None,
+    )
     problems = 0
     for rep in reports:
         status = t("dev.ok") if not rep.problems else f"{len(rep.problems)} ✗"

@@ -51,7 +51,8 @@ def run_and_check(spec: LabSpec, lab_dir: Path, *, solution: bool, seed: int = 0
     return results, elapsed, run
 
 
-def check_lab(lab_dir: Path, *, static: bool = False, course_labs: set[str] | None = None
+def check_lab(lab_dir: Path, *, static: bool = False, course_labs: set[str] | None = None,
+              question_ids: set[str] | None = None, concept_ids: set[str] | None = None,
               ) -> LabReport:
     """dev check of one exercise directory."""
     try:
@@ -72,6 +73,14 @@ def check_lab(lab_dir: Path, *, static: bool = False, course_labs: set[str] | No
         rep.problems.append(t("dev.starter_is_solution"))
     if course_labs is not None and spec.id not in course_labs:
         rep.problems.append(t("dev.not_in_course", lab=spec.id))
+    if question_ids is not None:
+        for q in spec.analysis:
+            if q.prompt is None and q.id not in question_ids:
+                rep.problems.append(t("dev.unknown_question", id=q.id))
+    if concept_ids is not None:
+        for c in spec.concepts:
+            if c not in concept_ids:
+                rep.problems.append(t("dev.unknown_concept", id=c))
     if static or rep.problems:
         return rep
     with tempfile.TemporaryDirectory(prefix=f"devcheck-{spec.id}-") as tmp:
@@ -94,7 +103,8 @@ def check_lab(lab_dir: Path, *, static: bool = False, course_labs: set[str] | No
 
 
 def dev_check(exercises_root: Path, *, only: list[str] | None = None, static: bool = False,
-              course_labs: set[str] | None = None) -> list[LabReport]:
+              course_labs: set[str] | None = None, question_ids: set[str] | None = None,
+              concept_ids: set[str] | None = None) -> list[LabReport]:
     """dev check of every exercise directory under ``exercises_root`` (or the ``only`` ids)."""
     reports: list[LabReport] = []
     dirs = sorted(p for p in exercises_root.iterdir() if p.is_dir()) if exercises_root.is_dir() \
@@ -113,5 +123,6 @@ def dev_check(exercises_root: Path, *, only: list[str] | None = None, static: bo
             lab_id = next((i for i, p in ids.items() if p == d), d.name)
             if lab_id not in only:
                 continue
-        reports.append(check_lab(d, static=static, course_labs=course_labs))
+        reports.append(check_lab(d, static=static, course_labs=course_labs,
+                                 question_ids=question_ids, concept_ids=concept_ids))
     return reports

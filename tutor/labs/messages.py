@@ -108,6 +108,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "every starter file equals its solution: there is nothing to do",
         "zh-TW": "每個起始檔案都與解答相同：沒有需要完成的部分",
     },
+    "dev.unknown_question": {
+        "en": "analysis question {id!r} is not in the course's question bank",
+        "zh-TW": "分析題 {id!r} 不在課程題庫中",
+    },
+    "dev.unknown_concept": {
+        "en": "concept {id!r} is not in the course",
+        "zh-TW": "概念 {id!r} 不在課程中",
+    },
     "dev.not_in_course": {
         "en": "lab {lab} is not listed in the course's labs.yaml",
         "zh-TW": "實驗 {lab} 未列在課程的 labs.yaml 中",
