@@ -91,8 +91,10 @@ def test_solution_runs_to_the_end_with_progress_and_checks(tmp_path: Path) -> No
             bar = labs.query_one("#lab-progress", ProgressBar)
             assert bar.total and bar.progress == bar.total
             assert labs.outcome.checks and all(c.status == "pass" for c in labs.outcome.checks)
+            assert labs.outcome.solution
+            assert "do not count" in str(labs.query_one("#lab-checks", Static).render())
             report = app.services.report("en")
             impl = next(b for b in report if b.bucket_id == "implementation")
-            assert impl.fraction is not None and impl.fraction > 0.5
+            assert impl.fraction is None  # the reference solution never counts for the learner
 
     asyncio.run(main())
