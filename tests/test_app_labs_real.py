@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -96,5 +97,22 @@ def test_solution_runs_to_the_end_with_progress_and_checks(tmp_path: Path) -> No
             report = app.services.report("en")
             impl = next(b for b in report if b.bucket_id == "implementation")
             assert impl.fraction is None  # the reference solution never counts for the learner
+
+            # the learner's own finished work (the solution files copied over the starter)
+            await pilot.press("w")
+            await pilot.pause()
+            ws = Path(os.environ["TUTOR_WORKSPACE"]) / "lab-1.1"
+            for f in (LAB_DIR / "solution").iterdir():
+                if f.is_file():
+                    shutil.copyfile(f, ws / f.name)
+            await pilot.press("y")
+            await pilot.pause()
+            await _wait_run(app, labs, 600)
+            assert labs.outcome.ok and not labs.outcome.solution, labs.outcome.error
+            assert all(c.status == "pass" for c in labs.outcome.checks)
+            report = app.services.report("en")
+            impl = next(b for b in report if b.bucket_id == "implementation")
+            assert impl.fraction == 1.0
+            assert "lab-1.1" in app.services.engine.passed_labs("default")
 
     asyncio.run(main())
