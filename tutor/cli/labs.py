@@ -48,14 +48,16 @@ def _register_lab(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     rn.add_argument("lab_id", metavar="ID")
     rn.add_argument("--solution", action="store_true", help="run the reference solution")
     rn.add_argument("--seed", type=int, default=0)
-    rn.add_argument("--out", metavar="DIR", help="output directory (default: a fresh one)")
+    rn.add_argument("--out", metavar="DIR",
+                    help="artifact directory (default: out/ in the workspace, emptied first)")
     rn.set_defaults(handler=_lab_run)
 
     ck = lab_sub.add_parser("check", parents=parents, help="run a lab and check its artifacts")
     ck.add_argument("lab_id", metavar="ID")
     ck.add_argument("--solution", action="store_true", help="check the reference solution")
     ck.add_argument("--seed", type=int, default=0)
-    ck.add_argument("--out", metavar="DIR", help="output directory (default: a fresh one)")
+    ck.add_argument("--out", metavar="DIR",
+                    help="artifact directory (default: out/ in the workspace, emptied first)")
     ck.add_argument("--json", action="store_true", help="print JSON")
     ck.set_defaults(handler=_lab_check)
 

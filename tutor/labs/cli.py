@@ -207,19 +207,21 @@ def _run(args: argparse.Namespace, entry: LabEntry, *, quiet: bool = False
         print(t("lab.no_stack", missing=", ".join(missing)), file=sys.stderr)
         return 1
     if args.solution:
-        base = Path(args.out).parent if getattr(args, "out", None) else \
-            workspace_dir() / ".solution-runs" / entry.id
+        base = workspace_dir() / ".solution-runs" / entry.id
         source = None
     else:
         source = workspace_for(entry.id)
         if not source.is_dir():
             print(t("lab.not_started", lab=entry.id), file=sys.stderr)
             return 1
-        base = Path(args.out).parent if getattr(args, "out", None) else source
-    out_dir = Path(args.out) if getattr(args, "out", None) else base / "out"
-    run_dir = base / ".run"
+        base = source
+    run_dir = base / ".run"  # ours: rebuilt for every run
     shutil.rmtree(run_dir, ignore_errors=True)
-    shutil.rmtree(out_dir, ignore_errors=True)
+    if getattr(args, "out", None):
+        out_dir = Path(args.out)  # the learner's directory: written into, never deleted
+    else:
+        out_dir = base / "out"
+        shutil.rmtree(out_dir, ignore_errors=True)
     prepare_run_dir(spec, lab_dir, run_dir, solution=args.solution, source=source)
     run = LabRun(spec, run_dir, out_dir, data_dir=default_data_dir(spec), seed=args.seed,
                  log_path=base / "run.log")
