@@ -184,8 +184,12 @@ def test_output_flood_is_truncated(tmp_path: Path, private_tmp: Path) -> None:
 def test_reading_heldout_and_solution_is_denied(tmp_path: Path, private_tmp: Path) -> None:
     if not available_isolation().startswith("namespaces"):
         pytest.skip("hiding files needs a mount namespace")
+    other_run = Path(tempfile.mkdtemp(prefix="tutor-other-run-", dir="/tmp"))
+    os.chmod(other_run, 0o755)
+    (other_run / "artifact.json").write_text('{"w": 3, "CANARY": "OTHER-RUN"}')
+    os.chmod(other_run / "artifact.json", 0o644)
     targets = [LAB / "heldout.json", SOLUTION / "train.py", LAB / "checker.py",
-               Path(__file__).resolve()]
+               Path(__file__).resolve(), other_run / "artifact.json"]
     sub = _submission(tmp_path, ARGS + f"""
 for path in {[str(t) for t in targets]!r}:
     try:
@@ -195,11 +199,14 @@ for path in {[str(t) for t in targets]!r}:
 import glob
 print("GLOB", glob.glob("/work/**/heldout.json", recursive=True)[:3])
 """ + (SOLUTION / "train.py").read_text().split("a = p.parse_args()\n", 1)[1])
-    r = _grade(sub)
+    try:
+        r = _grade(sub)
+    finally:
+        shutil.rmtree(other_run, ignore_errors=True)
     out = r.run.stdout_tail
     assert "CANARY" not in out and "LEAK" not in out
     assert out.count("denied") == len(targets)
-    assert "hidden" in " ".join(r.run.notes)
+    assert "hidden" in " ".join(r.run.notes) and "private /tmp: ok" in r.run.notes
     assert _impl(r) == 25  # it trained honestly after trying
 
 

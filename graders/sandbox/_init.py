@@ -118,6 +118,52 @@ def _kill_marked(marker: str) -> bool:
     return killed
 
 
+MS_BIND = 4096
+MS_REC = 16384
+
+
+def _bind_fd(fd: int, target: str) -> bool:
+    """Bind-mount the directory open as ``fd`` onto ``target`` (mount(2) resolves
+    /proc/self/fd/N to the directory itself, even when its old path is covered)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        rc = libc.mount(f"/proc/self/fd/{fd}".encode(), target.encode(), None,
+                        MS_BIND | MS_REC, None)
+        return bool(rc == 0)
+    except OSError:
+        return False
+
+
+def _under(path: str, root: str) -> bool:
+    return (os.path.abspath(path) + "/").startswith(os.path.abspath(root).rstrip("/") + "/")
+
+
+def _private_dirs(dirs: list[str], workdir: str, prefix: str, notes: list[str]) -> None:
+    """Lay an empty tmpfs over shared directories (/tmp, /dev/shm, /home ...), so the run sees
+    neither other runs' files nor other users'; its own work directory is bound back in."""
+    for d in dirs:
+        if not os.path.isdir(d) or os.path.islink(d) or _under(prefix, d):
+            continue
+        mode = "1777" if d in ("/tmp", "/var/tmp", "/dev/shm") else "0755"
+        keep = _under(workdir, d)
+        fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY) if keep else -1
+        try:
+            # small: tmpfs pages are RAM and RLIMIT_AS does not count them (TMPDIR is the
+            # run directory; /dev/shm gets more for torch's shared-memory tensors)
+            size = "64m" if d == "/dev/shm" else "16m"
+            ok = _run(["mount", "-t", "tmpfs", "-o", f"mode={mode},size={size},nosuid,nodev",
+                       "tmpfs", d])
+            if ok and keep:
+                os.makedirs(workdir, exist_ok=True)
+                ok = _bind_fd(fd, workdir)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        notes.append(f"private {d}: {'ok' if ok else 'FAILED'}")
+        if keep and not ok:
+            raise SystemExit(f"sandbox: cannot bind the work directory back under {d}")
+
+
 def _child(cfg: dict[str, Any], out_fd: int, err_fd: int) -> None:
     """In the forked child: limits, identity, exec (never returns)."""
     try:
@@ -157,12 +203,16 @@ def main() -> int:
     if cfg.get("net_ns"):
         ip = shutil.which("ip") or "/usr/sbin/ip"
         notes.append("loopback up" if _run([ip, "link", "set", "lo", "up"]) else "loopback DOWN")
+    # opened before any mount: the grader's private directory may be covered below
+    out_fd = os.open(cfg["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    err_fd = os.open(cfg["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    status_dir = os.open(os.path.dirname(cfg["status"]), os.O_RDONLY | os.O_DIRECTORY)
     if cfg.get("mount_ns"):
         if cfg.get("uid") is not None:
             _keep_reachable(cfg["interpreter_prefix"], notes)
         _hide(cfg.get("hide", []), notes)
-    out_fd = os.open(cfg["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    err_fd = os.open(cfg["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        _private_dirs(cfg.get("private_dirs", []), cfg["workdir"], cfg["interpreter_prefix"],
+                      notes)
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
@@ -204,10 +254,11 @@ def main() -> int:
         "killed_leftovers": leftover,
         "notes": notes,
     }
-    tmp = cfg["status"] + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    name = os.path.basename(cfg["status"])
+    fd = os.open(name + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600, dir_fd=status_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(result, fh)
-    os.replace(tmp, cfg["status"])
+    os.replace(name + ".tmp", name, src_dir_fd=status_dir, dst_dir_fd=status_dir)
     return 0
 
 

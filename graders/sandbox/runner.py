@@ -39,6 +39,8 @@ from pathlib import Path
 _INIT = Path(__file__).with_name("_init.py")
 MARKER_VAR = "TUTOR_SANDBOX_RUN"
 """Environment variable carrying the run's marker (found in /proc/<pid>/environ)."""
+PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/home")
+"""Shared directories replaced by an empty tmpfs in the run's mount namespace."""
 _UID_RANGE = (200_000, 260_000)
 """Per-run uids are drawn from this range (no passwd entry needed)."""
 
@@ -455,6 +457,7 @@ def run_sandboxed(
             "status": str(status_path), "hide": hidden, "net_ns": bool(ns), "mount_ns": bool(ns),
             "interpreter_prefix": os.path.realpath(sys.base_prefix),
             "marker": f"{MARKER_VAR}={marker}",
+            "private_dirs": list(PRIVATE_DIRS),
         }
         (private / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
         argv = [*ns, sys.executable, "-I", "-S", str(_INIT), str(private / "config.json")]
