@@ -117,3 +117,24 @@ def test_report_in_zh_tw(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["grade", str(sub), "--lab", str(LAB), "--format", "md", "--lang", "zh-TW"]) == 0
     out = capsys.readouterr().out
     assert "總分" in out and "提交中沒有 train.py" in out and "未提供學習者資料庫" in out
+
+
+def test_learner_mastery_fills_concepts(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    db = tmp_path / "progress.sqlite3"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE learners (id INTEGER PRIMARY KEY, name TEXT)")
+    con.execute("CREATE TABLE attempts (id INTEGER PRIMARY KEY, learner_id INTEGER, "
+                "concepts TEXT, score REAL)")
+    con.execute("INSERT INTO learners VALUES (1, 'ada')")
+    con.execute("INSERT INTO attempts VALUES (1, 1, '[\"training-memory\"]', 0.5)")
+    con.commit()
+    con.close()
+    monkeypatch.setenv("TUTOR_DB", str(db))
+    assert main(["grade", str(SOLUTION), "--lab", str(LAB), "--learner", "ada"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    concepts = next(b for b in report["buckets"] if b["id"] == "concepts")
+    assert concepts["evidence"] is True and concepts["fraction"] == 0.5
+    assert report["total"] == pytest.approx((40 * 0.5 + 30 + 10) / 80 * 100, abs=0.01)

@@ -152,6 +152,10 @@ def grade_command(args: argparse.Namespace) -> int:
         print(_m("unknown_lab", lang, lab=args.lab, msg=exc), file=sys.stderr)
         return 2
     db = getattr(args, "db", None)
+    if db is None and args.learner:  # --learner alone: that learner in the default database
+        from tutor.paths import default_db_path
+
+        db = str(default_db_path())
     try:
         if args.batch:
             if not args.out:
