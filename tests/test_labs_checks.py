@@ -52,7 +52,8 @@ def _targets(spec: LabSpec, sd: dict[str, Any]) -> dict[str, tuple[int, int]]:
 def write_artifacts(out: Path, spec: LabSpec, sd: dict[str, Any], *, trained: bool = True,
                     merge_scale: float | None = None, hand_without_update: bool = False,
                     memory_delta: int = 0, claim: dict[str, Any] | None = None,
-                    rank: int | None = None, random_b_init: bool = False) -> None:
+                    rank: int | None = None, random_b_init: bool = False,
+                    profile: str = "cpu") -> None:
     """A complete, internally consistent set of Lab-1.1 artifacts built without peft."""
     from graders.labs.lab_1_1 import _base_model, _nf4_bytes, _val_split, _windows_loss
 
@@ -89,7 +90,7 @@ def write_artifacts(out: Path, spec: LabSpec, sd: dict[str, Any], *, trained: bo
         "init_A": torch.randn(r, k, generator=gen),
         "init_B": torch.randn(d, r, generator=gen) if random_b_init else torch.zeros(d, r),
     }, str(out / "compare.safetensors"))
-    base = _base_model(p, "cpu", SEED)
+    base = _base_model(p, profile, SEED)
     layers = {n: {"shape": [0, 0], "fp32_bytes": v["fp32_bytes"], "nf4_bytes": v["plain"]}
               for n, v in _nf4_bytes(base).items()}
     first = next(iter(layers))
@@ -99,13 +100,15 @@ def write_artifacts(out: Path, spec: LabSpec, sd: dict[str, Any], *, trained: bo
         "layers": layers, "nf4_bytes": sum(v["nf4_bytes"] for v in layers.values()),
         "fp32_bytes": sum(v["fp32_bytes"] for v in layers.values())}))
     val = _val_split(DATA, int(p["val_every"]))
-    adapted = _base_model(p, "cpu", SEED)
+    adapted = _base_model(p, profile, SEED)
     adapted.load_state_dict(merged)
+    seq = int(p["seq_len"][profile])
     lora = {"trainable_params": sum(int(t.numel()) for t in adapter.values()),
-            "val_loss_base": _windows_loss(base, val, 64),
-            "val_loss_final": _windows_loss(adapted, val, 64)}
+            "val_loss_base": _windows_loss(base, val, seq),
+            "val_loss_final": _windows_loss(adapted, val, seq)}
     lora.update(claim or {})
-    (out / "metrics.json").write_text(json.dumps({"profile": "cpu", "seed": SEED, "lora": lora}))
+    (out / "metrics.json").write_text(json.dumps({"profile": profile, "seed": SEED,
+                                                  "lora": lora}))
 
 
 def evaluate(out: Path, spec: LabSpec, **params: Any) -> dict[str, dict[str, Any]]:
@@ -131,6 +134,20 @@ def test_consistent_artifacts_pass(tmp_path: Path, spec: LabSpec, base_sd: dict[
     assert v["qlora-memory"]["details"]["ratio"] == pytest.approx(4 / (0.5 + 4 / 64))
     for x in v.values():
         assert x["message"]["en"] and x["message"]["zh-TW"]
+
+
+def test_cuda_profile_is_rebuilt_by_the_grader(tmp_path: Path, spec: LabSpec) -> None:
+    """A run on a CUDA machine uses the larger profile; the grader rebuilds that one (on CPU)."""
+    from graders.labs.lab_1_1 import _base_model
+
+    sd = {k: v.detach().clone()
+          for k, v in _base_model(spec.params, "cuda", SEED).state_dict().items()}
+    write_artifacts(tmp_path, spec, sd, profile="cuda")
+    v = evaluate(tmp_path, spec, heldout_margin=-100.0)
+    assert status(v) == {c.id: "pass" for c in spec.checks}, v
+    hidden = spec.params["profiles"]["cuda"]["hidden_size"]
+    assert v["lora-param-count"]["details"]["expected"] > 17408
+    assert hidden == 256
 
 
 def test_fake_metrics_without_training_are_flagged(tmp_path: Path, spec: LabSpec,
