@@ -492,3 +492,24 @@ def test_leaving_while_grading_still_records_the_attempt(tmp_path: Path) -> None
         assert app.services.mastery()["basics"].attempts == 1
 
     drive(app, script)
+
+
+def test_unusable_database_falls_back_to_memory_with_a_warning(tmp_path: Path) -> None:
+    from test_app_support import FakeGrader, build_course, fixed_clock
+
+    from tutor.app import make_app
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    app = make_app(course=build_course(tmp_path), db_path=str(blocker / "progress.sqlite3"),
+                   clock=fixed_clock, grader=FakeGrader(), frozen=True)
+
+    async def script(pilot: Pilot[Any]) -> None:
+        warning = [str(w.render()) for w in app.screen.query(".warning").results(Static)]
+        assert any("kept in memory only" in w for w in warning)
+        app.open_quiz(concept_id="basics")
+        await pilot.pause()
+        await answer(pilot, "16")
+        assert app.services.mastery()["basics"].attempts == 1
+
+    drive(app, script)
