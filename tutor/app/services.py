@@ -215,6 +215,7 @@ class Services:
         """Bumped whenever progress changes, so screens know to refresh."""
         self._lab_results: dict[str, LabOutcome] = {}
         self._load_lock = threading.Lock()
+        self._loading = False
         self.active_run: Any = None
         """The real lab run in progress (for cancelling it)."""
         self.load_error: str | None = None
@@ -234,14 +235,21 @@ class Services:
 
     @property
     def course_loaded(self) -> bool:
-        """Whether the course is in memory (screens show a loading line until it is)."""
-        return self._course is not None
+        """Whether the course (and the store) are ready: screens show a loading line until then."""
+        return self._course is not None and not self._loading
 
     def load(self) -> None:
         """Load the course and open the progress store (the app calls this in a worker).
 
         On failure ``load_error`` holds the problems in words (the course does not validate).
         """
+        self._loading = True
+        try:
+            self._load()
+        finally:
+            self._loading = False
+
+    def _load(self) -> None:
         try:
             _ = self.course
         except Exception as exc:
