@@ -116,7 +116,7 @@ class HomeScreen(TutorScreen):
     def _describe(self, nxt: NextItem) -> str:
         svc, lang = self.svc, self.lang
         if nxt.kind == "done":
-            return self.s("home.all_done")
+            return nxt.reason or self.s("home.all_done")
         concept = svc.concept_title(nxt.concept, lang) if nxt.concept else ""
         if nxt.kind == "lab" and nxt.item_id in svc.course.labs:
             what = self.s("home.kind.lab", title=svc.lab(nxt.item_id).title.get(lang))
