@@ -2,10 +2,10 @@
 
 Run:  python -I train.py --out OUTDIR --data DATADIR --seed 0 [--heldout FILE]
 
-Part 1  LoRA: adapt every linear layer of a tiny Llama with peft, train, save the adapter, compare
-        your hand-written LoRALinear (lora_layer.py) with peft's layer on the same weights, merge.
+Part 1  LoRA: adapt every linear layer of a tiny Llama with peft, train, save the adapter, merge.
 Part 2  QLoRA: load the same base in 4-bit NF4 (bitsandbytes), train LoRA on top, measure how many
         bytes the quantized linear weights take against float32.
+Part 3  Your hand-written LoRALinear (lora_layer.py), given peft's weights, next to peft's layer.
 
 Writes into OUTDIR (the grader recomputes every number from these files):
   adapter/adapter_model.safetensors, adapter/adapter_config.json    the trained LoRA adapter
@@ -126,27 +126,40 @@ def train(model: Any, ids: list[int], seq_len: int, steps: int, seed: int, offse
     return losses
 
 
-def compare_with_peft(peft_model: Any, seed: int) -> dict[str, Any]:
-    """Your LoRALinear, given peft's weights, next to peft's own layer on the same inputs (and
-    your layer's initial A and B)."""
+def peft_reference(peft_model: Any, seed: int) -> dict[str, Any]:
+    """peft's side of the comparison, taken before merging: W0, A, B of COMPARE_MODULE, inputs x
+    and peft's outputs on them."""
     import torch
 
     layer = peft_model.get_submodule("base_model.model." + COMPARE_MODULE)
-    w0 = layer.base_layer.weight.detach().float().cpu()
-    d, k = w0.shape
+    w0 = layer.base_layer.weight.detach().float().cpu().clone()
+    x = torch.randn(8, w0.shape[1], generator=torch.Generator().manual_seed(seed + 1))
+    with torch.no_grad():
+        y_peft = layer(x.to(layer.base_layer.weight.device)).float().cpu()
+    return {
+        "w0": w0, "x": x, "y_peft": y_peft,
+        "A": layer.lora_A["default"].weight.detach().float().cpu().clone(),
+        "B": layer.lora_B["default"].weight.detach().float().cpu().clone(),
+    }
+
+
+def compare_with_peft(ref: dict[str, Any]) -> dict[str, Any]:
+    """Your LoRALinear, given peft's weights, next to peft's outputs on the same inputs (and your
+    layer's initial A and B)."""
+    import torch
+
+    d, k = ref["w0"].shape
     base = torch.nn.Linear(k, d, bias=False)
-    base.weight.data.copy_(w0)
+    base.weight.data.copy_(ref["w0"])
     hand = LoRALinear(base, LORA_R, LORA_ALPHA)
     init_a, init_b = hand.lora_A.detach().clone(), hand.lora_B.detach().clone()
-    hand.lora_A.data.copy_(layer.lora_A["default"].weight.detach().cpu())
-    hand.lora_B.data.copy_(layer.lora_B["default"].weight.detach().cpu())
-    x = torch.randn(8, k, generator=torch.Generator().manual_seed(seed + 1))
+    hand.lora_A.data.copy_(ref["A"])
+    hand.lora_B.data.copy_(ref["B"])
     with torch.no_grad():
-        y_hand = hand(x)
-        y_peft = layer(x.to(layer.base_layer.weight.device)).cpu()
+        y_hand = hand(ref["x"])
         merged_hand = hand.merged_weight()
     return {
-        "x": x, "y_hand": y_hand, "y_peft": y_peft, "merged_hand": merged_hand,
+        "x": ref["x"], "y_hand": y_hand, "y_peft": ref["y_peft"], "merged_hand": merged_hand,
         "init_A": init_a, "init_B": init_b,
         "param_count_hand": torch.tensor([lora_param_count(d, k, LORA_R)], dtype=torch.long),
     }
@@ -187,16 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     held_base = tiny_model.eval_loss(base, heldout_ids, seq_len) if heldout_ids else None
     model = get_peft_model(base, make_lora_config())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    formula = sum(
-        lora_param_count(m.out_features, m.in_features, LORA_R)
-        for name, m in model.named_modules()
-        if name.split(".")[-1] in TARGET_MODULES and hasattr(m, "base_layer")
-    )
-    log(f"trainable parameters: peft {trainable}, r(d+k) formula {formula}")
+    shapes = [(m.out_features, m.in_features) for name, m in model.named_modules()
+              if name.split(".")[-1] in TARGET_MODULES and hasattr(m, "base_layer")]
+    log(f"trainable parameters (peft): {trainable}")
     losses = train(model, train_ids, seq_len, steps, args.seed, 0, total)
     model.save_pretrained(str(out / "adapter"))
-    save_file({k: v.contiguous() for k, v in compare_with_peft(model, args.seed).items()},
-              str(out / "compare.safetensors"))
+    reference = peft_reference(model, args.seed)
     merged = model.merge_and_unload()
     save_file({k: v.detach().cpu().contiguous() for k, v in merged.state_dict().items()},
               str(out / "merged.safetensors"))
@@ -227,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile": profile, "seed": args.seed, "seq_len": seq_len,
         "lora": {
             "r": LORA_R, "alpha": LORA_ALPHA, "target_modules": TARGET_MODULES,
-            "trainable_params": trainable, "trainable_params_formula": formula,
+            "trainable_params": trainable,
             "steps": steps, "train_loss": losses,
             "val_loss_base": val_base, "val_loss_final": val_final,
             "heldout_loss_base": held_base, "heldout_loss_final": held_final,
@@ -241,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": round(time.perf_counter() - t0, 2),
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+
+    # ---- Part 3: your LoRA layer against peft's (last, so parts 1-2 count on their own) -------
+    formula = sum(lora_param_count(d, k, LORA_R) for d, k in shapes)
+    log(f"trainable parameters: peft {trainable}, your r(d+k) formula {formula}")
+    save_file({k: v.contiguous() for k, v in compare_with_peft(reference).items()},
+              str(out / "compare.safetensors"))
     emit("done")
     return 0
 
