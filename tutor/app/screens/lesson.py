@@ -83,6 +83,11 @@ class LessonScreen(TutorScreen):
                     lines.append(f"- *{r.title}*{by}: {r.note.get(lang)}{url}")
                 yield Markdown("\n".join(lines), id="lesson-resources")
 
+    def after_recompose(self) -> None:
+        # arrows / PgUp / PgDn scroll the page at once (not the Practise button)
+        for body in self.query("#lesson-body"):
+            body.focus()
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "practice":
             self.action_practice()
