@@ -43,3 +43,6 @@ class HelpScreen(ModalScreen[None]):
             yield Static(s("help.title", lang), classes="panel-title")
             yield Markdown(s("help.body", lang), id="help-md")
             yield Static(s("help.close", lang), classes="dim")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-box").focus()  # arrows / PgDn scroll the help at 80x24
