@@ -47,3 +47,20 @@ def test_lab_1_1_starter_fails(tmp_path: Path) -> None:
     assert run.result is not None and not run.result.ok
     assert "NotImplementedError" in run.result.log_path.read_text(encoding="utf-8")
     assert all(r.status == "fail" for r in results)
+
+
+@pytest.mark.serial
+@pytest.mark.slow
+def test_lab_1_1_partial_credit(tmp_path: Path) -> None:
+    """train.py finished, lora_layer.py still the starter: the peft parts earn their points, the
+    hand-written-layer check (and the complete-artifacts check) do not."""
+    pytest.importorskip("peft")
+    spec = load_lab(LAB11)
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / "train.py").write_bytes((LAB11 / "solution" / "train.py").read_bytes())
+    (sub / "lora_layer.py").write_bytes((LAB11 / "starter" / "lora_layer.py").read_bytes())
+    results, _, run = run_and_check(spec, LAB11, solution=False, work=tmp_path / "w", source=sub)
+    assert run.result is not None and run.result.returncode != 0
+    failing = sorted(r.id for r in results if r.status != "pass")
+    assert failing == ["artifacts", "hand-lora-matches-peft"]
