@@ -48,6 +48,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _early_lang(argv: Sequence[str]) -> str:
+    """The language before parsing, so that --help and usage errors come out localised."""
+    from tutor.i18n import resolve_lang
+
+    value = None
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+    return resolve_lang(value if value in ("en", "zh-TW") else None)
+
+
+def _walk(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    out = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                out.extend(_walk(sub))
+    return out
+
+
+def help_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every help/description string of the parser tree, in order, without duplicates."""
+    seen: dict[str, None] = {}
+    for p in _walk(parser):
+        if p.description:
+            seen[p.description] = None
+        for action in p._actions:
+            if action.help and action.help != argparse.SUPPRESS:
+                seen[action.help] = None
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    if choice.help:
+                        seen[choice.help] = None
+    return list(seen)
+
+
+def localise(parser: argparse.ArgumentParser) -> None:
+    """Show the parser tree's help in Traditional Chinese (argparse's own strings: see main)."""
+    from tutor.cli.help_zh import HELP_ZH
+
+    for p in _walk(parser):
+        if p.description:
+            p.description = HELP_ZH.get(p.description, p.description)
+        for action in p._actions:
+            if action.help and action.help != argparse.SUPPRESS:
+                action.help = HELP_ZH.get(action.help, action.help)
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    if choice.help:
+                        choice.help = HELP_ZH.get(choice.help, choice.help)
+
+
 def _launch_app(args: argparse.Namespace) -> int:
     from tutor.app import run_app
 
@@ -55,8 +109,22 @@ def _launch_app(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    zh = _early_lang(argv) == "zh-TW"
+    gettext = argparse._  # type: ignore[attr-defined]
+    if zh:
+        from tutor.cli.help_zh import ARGPARSE_ZH
+
+        # argparse looks its own messages up through this module-level alias, both while the
+        # parser is built ("options") and when it reports an error; restored below.
+        argparse._ = lambda message: ARGPARSE_ZH.get(message, message)  # type: ignore[attr-defined]
+    try:
+        parser = build_parser()
+        if zh:
+            localise(parser)
+        args = parser.parse_args(argv)
+    finally:
+        argparse._ = gettext  # type: ignore[attr-defined]
     from tutor.i18n import resolve_lang, set_lang
 
     args.lang = resolve_lang(args.lang)
