@@ -61,6 +61,10 @@ class ReportScreen(TutorScreen):
                          tooltip=self.s("tip.report.export"))
             yield Static("", id="export-result")
 
+    def after_recompose(self) -> None:
+        for body in self.query("#report-body"):
+            body.focus()  # arrows / PgDn scroll the report; e exports
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "export":
             self.action_export()
