@@ -853,7 +853,10 @@ def _run_real_lab(svc: Services, lab_id: str, solution: bool) -> Iterator[LabEve
             why += "\n" + "\n".join(lines[-12:])
         yield LabEvent("error", text=why)
         return
+    from tutor.app.strings import s
+
     yield LabEvent("log", text=f"log: {final.log_path}")
+    yield LabEvent("log", text=s("labs.checking", svc.lang))
     results = run_checks(spec, final.out_dir, run_dir, None, 0)
     yield LabEvent("done", checks=[
         CheckView(r.id, r.bucket, float(r.points), float(r.max_points), r.status,

@@ -266,6 +266,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "labs.step": {"en": "step {step}/{total} · loss {loss}", "zh-TW": "第 {step}/{total} 步 · 損失 {loss}"},
     "labs.starting": {"en": "starting (loading torch takes a few seconds)…",
                       "zh-TW": "啟動中（載入 torch 需要幾秒）…"},
+    "labs.checking": {"en": "Checking the artifacts (the grader recomputes every number)…",
+                      "zh-TW": "正在檢查產出檔（評分器會重新計算每個數字）…"},
     "labs.workspace_ready": {"en": "Workspace ready: {path}", "zh-TW": "工作區已就緒：{path}"},
     # report
     "report.title": {"en": "Report", "zh-TW": "報告"},
