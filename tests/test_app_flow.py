@@ -513,3 +513,28 @@ def test_unusable_database_falls_back_to_memory_with_a_warning(tmp_path: Path) -
         assert app.services.mastery()["basics"].attempts == 1
 
     drive(app, script)
+
+
+def test_open_lab_selects_it_and_a_lab_without_kit_cannot_run(tmp_path: Path) -> None:
+    app = make_test_app(tmp_path)
+
+    async def script(pilot: Pilot[Any]) -> None:
+        app.open_lab("lab-1.2")
+        await pilot.pause()
+        await pilot.pause()
+        labs = app.screen
+        assert labs.selected == "lab-1.2"
+        assert labs.query_one("#lab-run-solution").disabled
+        assert "no runnable kit" in labs.query_one("#lab-readme", Markdown).source
+        await pilot.press("u")
+        await pilot.pause()
+        assert labs.running is None and labs.outcome is None
+        await pilot.press("h")
+        await pilot.pause()
+        app.open_lab("lab-1.1")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen is labs and labs.selected == "lab-1.1"
+        assert not labs.query_one("#lab-run-solution").disabled
+
+    drive(app, script)

@@ -191,6 +191,8 @@ class LabsScreen(TutorScreen):
             self.query_one(bid, Button).disabled = not has_kit or self.running is not None
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_index != event.option_list.highlighted:
+            return  # stale: the highlight moved again (e.g. open_lab) before this arrived
         if event.option.id and event.option.id != self.selected:
             self.select_lab(event.option.id)
 
