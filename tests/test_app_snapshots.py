@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_app_support import make_test_app
+from test_app_support import FakeEstimator, make_test_app
 from textual.pilot import Pilot
 
 LANGS = ("en", "zh-TW")
@@ -69,7 +69,7 @@ SCREENS = {
 
 
 def _app(tmp_path: Path, lang: str) -> Any:
-    app = make_test_app(tmp_path, lang)
+    app = make_test_app(tmp_path, lang, estimator=FakeEstimator())
     course = app.services.course
     # the settings screen shows the course path: make it independent of tmp_path
     app.services._content_root = Path(course.root).parent.parent / "content"

@@ -213,8 +213,56 @@ class FakeLabRunner:
         ])
 
 
+class FakeEstimator:
+    """Stands in for graders/estimate.py in snapshots (its wording may change independently)."""
+
+    @dataclass(frozen=True)
+    class Setup:
+        params: float
+        method: str = "full"
+        gpus: int = 1
+        precision: str = "bf16"
+        rank: int = 8
+        zero: int = 0
+        offload: str = "none"
+
+    @dataclass
+    class Term:
+        key: str
+        label: dict[str, str]
+        formula: str
+        bytes: float
+        device: str = "gpu"
+
+    @dataclass
+    class Estimate:
+        terms: list[Any]
+
+        @property
+        def gpu_bytes(self) -> float:
+            return sum(t.bytes for t in self.terms if t.device == "gpu")
+
+    def estimate(self, s: Any) -> Any:
+        per = {"full": 16.0, "lora": 2.2, "qlora": 0.7}[s.method]
+        shard = s.gpus if s.zero == 3 else 1
+        return self.Estimate([
+            self.Term("weights", {"en": "model states", "zh-TW": "模型狀態"},
+                      f"{per:g}·Ψ/{shard}", per * s.params / shard),
+            self.Term("activations", {"en": "activations", "zh-TW": "激活值"}, "1e9", 1e9),
+        ])
+
+    def advise(self, params_b: float, gpus: int, gpu_mem_gb: float) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(
+            recommendation={"en": "QLoRA", "zh-TW": "QLoRA"},
+            reasons=[{"en": f"{params_b:g}B on {gpus}×{gpu_mem_gb:g} GB",
+                      "zh-TW": f"{params_b:g}B，{gpus}×{gpu_mem_gb:g} GB"}],
+            estimates={"qlora": 8.5})
+
+
 def make_test_app(tmp_path: Path, lang: str = "en", *, runner: Any = None,
-                  grader: Any = None, store: Any = None) -> Any:
+                  grader: Any = None, store: Any = None, estimator: Any = None) -> Any:
     """The app on the mini course with fakes, a fixed clock, an in-memory store, frozen."""
     from tutor.app import make_app
     from tutor.store import Store
@@ -222,7 +270,7 @@ def make_test_app(tmp_path: Path, lang: str = "en", *, runner: Any = None,
     return make_app(
         course=build_course(tmp_path), store=store or Store(":memory:"), lang=lang,
         clock=fixed_clock, grader=grader or FakeGrader(), lab_runner=runner or FakeLabRunner(),
-        frozen=True,
+        estimator=estimator, frozen=True,
     )
 
 
