@@ -112,9 +112,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "home.kind.review": {"en": "Review: {title}", "zh-TW": "複習：{title}"},
     "home.kind.question": {"en": "Question {id} ({title})", "zh-TW": "題目 {id}（{title}）"},
     "home.kind.placement": {"en": "Placement: {title}", "zh-TW": "先備知識診斷：{title}"},
-    "home.placement_why": {"en": "Level 1 builds on this prerequisite. Take a two-question "
-                                  "diagnostic (n), or skip it if you know it (k).",
-                            "zh-TW": "第 1 層建立在這項先備知識上。進行兩題的診斷（n），"
+    "home.placement_why": {"en": "Level 1 builds on this prerequisite. Take a short diagnostic "
+                                  "(n), or skip it if you know it (k).",
+                            "zh-TW": "第 1 層建立在這項先備知識上。進行簡短的診斷（n），"
                                      "或在你已具備時略過（k）。"},
     "key.home.skip": {"en": "Skip placement", "zh-TW": "略過診斷"},
     "tip.home.skip": {"en": "Mark this prerequisite as known without the diagnostic",
