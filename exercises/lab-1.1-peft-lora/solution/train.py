@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"LoRA: val loss {val_base:.4f} -> {val_final:.4f} ({time.perf_counter() - t0:.1f} s)")
 
     # ---- Part 2: QLoRA -----------------------------------------------------------------------
-    tmp = tempfile.mkdtemp(prefix="lab-1.1-base-")  # peft reads the base config when saving
+    # the base as a checkpoint to load in 4 bit; inside OUTDIR so that a killed run leaves nothing outside it
+    tmp = tempfile.mkdtemp(prefix=".base-", dir=out)
     tiny_model.build_base(profile, args.seed).save_pretrained(tmp)
     qbase = LlamaForCausalLM.from_pretrained(
         tmp, quantization_config=make_bnb_config(), device_map={"": device},
