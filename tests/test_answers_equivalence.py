@@ -55,6 +55,9 @@ def status(expected: str, answer: str, assume: list[str] | None = None,
         ("max(a, b)", "(a + b + abs(a - b))/2", ["real"], "correct"),
         ("4096", "2^12", [], "correct"),
         ("50%", "1/2", [], "correct"),
+        ("r*(d+k)", "r/0", PI, "incorrect"),
+        ("2", "log(0)", [], "incorrect"),
+        ("2", "(-3)!", [], "incorrect"),
     ],
 )
 def test_expressions(expected: str, answer: str, assume: list[str], want: str) -> None:
@@ -80,6 +83,7 @@ def test_expressions(expected: str, answer: str, assume: list[str], want: str) -
         ("{1, 2}", "{1, 3}", "partial"),
         ("[1, 2]", "[2, 1]", "partial"),
         ("[1, 2]", "[1, 2]", "correct"),
+        ("{a, b}", "a", "partial"),
         ("O(d*r + r*k)", "O(r*(d+k))", "correct"),
         ("O(N^2)", "O(N)", "incorrect"),
         ("O(N^2)", "O(3N^2 + N)", "correct"),

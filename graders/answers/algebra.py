@@ -275,6 +275,8 @@ def equivalent(a: sp.Expr, b: sp.Expr, *, seed: object = "") -> Outcome:
     """The equivalence ladder: structural, random points, simplification."""
     if a == b:
         return "equal"
+    if _is_bad(a) or _is_bad(b):  # log(0), 0/0, (-3)!: undefined everywhere, so not equal
+        return "different"
     try:
         free = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
         exact = is_rational_function(a) and is_rational_function(b)

@@ -217,7 +217,10 @@ def _compare(ctx: _Context, got: Value, want: Value, how: str = "equiv") -> str:
         if got.kind not in ("asym", "expr") or want.kind not in ("asym", "expr"):
             return "different"
         return "equal" if algebra.same_growth(got.expr, want.expr, seed=seed) else "different"
-    if got.kind != want.kind and not (got.kind == "seq" or want.kind == "seq"):
+    if got.kind == "seq" or want.kind == "seq":
+        matched, total, ordered = _match_seq(ctx, got, want)
+        return "equal" if matched == total and ordered else "different"
+    if got.kind != want.kind:
         return "different"
     if got.kind == "expr":
         return algebra.equivalent(got.expr, want.expr, seed=seed)
@@ -227,9 +230,6 @@ def _compare(ctx: _Context, got: Value, want: Value, how: str = "equiv") -> str:
         else:
             same = algebra.inequalities_equivalent(got, want, seed=seed)
         return "equal" if same else "different"
-    if got.kind == "seq" or want.kind == "seq":
-        matched, total, ordered = _match_seq(ctx, got, want)
-        return "equal" if matched == total and ordered else "different"
     return "different"
 
 
