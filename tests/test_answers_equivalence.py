@@ -159,3 +159,17 @@ def test_unknown_symbol_warns_and_differs() -> None:
     v = check_expressions("r*(d+k)", "r*(d+q)", symbols=["r", "d", "k"], assume=PI, timeout=0)
     assert v.status == "incorrect"
     assert any("q" in w for w in v.warnings)
+
+
+@pytest.mark.parametrize(("answer", "want"), [
+    ("-beta*(1 - sigmoid(beta*(pw - rw - pl + rl)))", "correct"),  # 1 - σ(z) = σ(-z)
+    ("-beta*sigmoid(-beta*(pw - rw - pl + rl))", "correct"),
+    ("-beta*(1 - sigmoid(beta*(pw - rw + pl + rl)))", "incorrect"),
+    ("-beta*sigmoid(beta*(pw - rw - pl + rl))", "incorrect"),
+])
+def test_sigmoid_identities_survive_cancellation(answer: str, want: str) -> None:
+    """Regression: 1 - sigmoid(z) vs sigmoid(-z) was called different at large |z| (30-digit
+    cancellation); transcendental checks now use small points and a 120-digit second look."""
+    v = check_expressions("-beta*sigmoid(beta*((pl - rl) - (pw - rw)))", answer,
+                          symbols=["beta", "pw", "rw", "pl", "rl"], assume=[])
+    assert v.status == want
