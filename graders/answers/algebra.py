@@ -215,7 +215,6 @@ def _numeric(v: Any) -> complex | None:
 
 def _close(a: Any, b: Any) -> bool | None:
     """Whether two evaluated values agree (exactly, or to ~20 digits); None if undefined."""
-    import mpmath
 
     if _is_bad(a) or _is_bad(b):
         return None
@@ -224,7 +223,14 @@ def _close(a: Any, b: Any) -> bool | None:
     na, nb = _numeric_mp(a), _numeric_mp(b)
     if na is None or nb is None:
         return None
-    with mpmath.workdps(DIGITS):
+    return _within(na, nb, DIGITS)
+
+
+def _within(na: Any, nb: Any, digits: int) -> bool:
+    """Relative agreement to 20 significant digits (both zero counts as agreement)."""
+    import mpmath
+
+    with mpmath.workdps(digits):
         scale = max(abs(na), abs(nb))
         return bool(abs(na - nb) <= mpmath.mpf("1e-20") * scale or scale == 0)
 
@@ -270,7 +276,6 @@ RECHECK_DIGITS = 120
 
 def _agree(a: Any, b: Any, pt: dict[Any, Any], exact: bool) -> bool | None:
     """Whether a and b agree at the point; None when either is undefined there."""
-    import mpmath
 
     if exact:
         return _close(_subs(a, pt), _subs(b, pt))
@@ -280,10 +285,8 @@ def _agree(a: Any, b: Any, pt: dict[Any, Any], exact: bool) -> bool | None:
         na, nb = _evalf_at(a, pt, digits), _evalf_at(b, pt, digits)
         if na is None or nb is None:
             return None
-        with mpmath.workdps(digits):
-            scale = max(abs(na), abs(nb))
-            if abs(na - nb) <= mpmath.mpf("1e-20") * scale or scale == 0:
-                return True
+        if _within(na, nb, digits):
+            return True
     return False
 
 
