@@ -92,6 +92,56 @@ def _hide(paths: list[str], notes: list[str]) -> None:
         notes.append(f"hidden {p}: {'ok' if ok else 'FAILED'}")
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _descendants(root: int) -> list[int]:
+    """Every descendant of ``root`` (through /proc/<pid>/task/<tid>/children)."""
+    found: list[int] = []
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as fh:
+                    kids = [int(x) for x in fh.read().split()]
+            except (OSError, ValueError):
+                continue
+            for kid in kids:
+                if kid not in found:
+                    found.append(kid)
+                    stack.append(kid)
+    return found
+
+
+def _kill_descendants() -> bool:
+    """As a child subreaper: SIGKILL and reap every descendant (orphans come back to us)."""
+    killed = False
+    for _ in range(200):
+        kids = _descendants(os.getpid())
+        if not kids:
+            break
+        for kid in kids:
+            try:
+                os.kill(kid, signal.SIGKILL)
+                killed = True
+            except OSError:
+                pass
+        while True:
+            try:
+                got, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if got == 0:
+                break
+        time.sleep(0.002)
+    return killed
+
+
 def _kill_marked(marker: str) -> bool:
     """SIGKILL every process (other than this one) whose environment holds ``marker``."""
     if not marker:
@@ -213,6 +263,11 @@ def main() -> int:
         _hide(cfg.get("hide", []), notes)
         _private_dirs(cfg.get("private_dirs", []), cfg["workdir"], cfg["interpreter_prefix"],
                       notes)
+    if os.getpid() != 1:  # orphans (double-forked daemons) are re-parented to us, not init
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        except OSError:
+            pass
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
@@ -231,8 +286,9 @@ def main() -> int:
             status = st
             break
     leftover = False
-    if os.getpid() != 1:  # no pid namespace: kill what carries the run's marker, at once
-        leftover = _kill_marked(cfg.get("marker", ""))
+    if os.getpid() != 1:  # no pid namespace: kill our descendants, then anything marked
+        leftover = _kill_descendants()
+        leftover = _kill_marked(cfg.get("marker", "")) or leftover
     if os.getpid() == 1:  # only as pid 1 of a private namespace: kill(-1) hits just the run
         try:
             os.kill(-1, signal.SIGKILL)
