@@ -24,6 +24,8 @@ from graders.answers.verdict import Verdict
 
 
 def _normalised(question: Question, answer: str, shown: str) -> str:
+    if any(node.test == "contains" for node in question.tree):
+        return " ".join(answer.split())  # the tree reads the raw text, not just its reading
     if question.kind in OPTION_KINDS or question.kind in ("expression", "numeric", "equation",
                                                           "set", "inequality", "asymptotic"):
         return shown

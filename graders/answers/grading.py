@@ -576,6 +576,9 @@ def preview(question: Question, answer: str, *, seed: int | None = None,
             lang: str = "en") -> Preview:
     """How ``answer`` would be read: fast, in-process, bounded, without computer algebra."""
     kind = question.kind
+    limit = sx.MAX_CHARS * (2 if kind == "text" else 1)
+    if len(answer) > limit:  # as grade_local: every kind, derivations too (lines add up)
+        return Preview(False, error=msg("err.too_long", lang, n=len(answer), max=limit))
     try:
         if kind in OPTION_KINDS:
             chosen = _read_options(question, answer)

@@ -88,7 +88,9 @@ def main() -> int:
         else:
             reply = _handle(req)
         try:
-            data = json.dumps(reply, ensure_ascii=False).encode()
+            # ASCII escapes: a lone surrogate (invalid UTF-8 on a command line) in the echoed
+            # answer cannot be encoded as UTF-8 and would kill the worker mid-reply
+            data = json.dumps(reply).encode()
         except MemoryError:
             data = b'{"error": "memory", "message": "memory limit"}'
         out.write(data + b"\n")

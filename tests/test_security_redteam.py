@@ -1,0 +1,173 @@
+"""Red-team regressions for the answer grader, `tutor check` / `tutor answer` and the store.
+
+Each test pins one finding (hostile input → its impact) so the fix stays in place.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from graders.answers import syntax as sx
+from graders.answers.api import grade
+from graders.answers.grading import preview
+from graders.answers.pool import get_pool
+from graders.answers.schema import Question
+
+ROOT = Path(__file__).resolve().parents[1]
+ESC = "\x1b"
+
+
+def _question(kind: str = "expression", **extra: object) -> Question:
+    base: dict[str, object] = {
+        "id": f"redteam-{kind}", "level": 1, "concepts": ["c"], "kind": kind,
+        "prompt": {"en": "p", "zh-TW": "p"},
+        "symbols": {"r": ["positive", "integer"], "d": ["positive", "integer"],
+                    "k": ["positive", "integer"]},
+        "answer": "r*(d+k)/(d*k)", "cases": [{"answer": "1", "status": "correct"}],
+    }
+    base.update(extra)
+    return Question.model_validate(base)
+
+
+def _tutor(*args: str, db: Path) -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ, TUTOR_LANG="en", PYTHONPATH=str(ROOT), TUTOR_DB=str(db))
+    argv = [a.encode("utf-8", "surrogateescape") for a in args]
+    return subprocess.run([sys.executable.encode(), b"-m", b"tutor", *argv], capture_output=True,
+                          timeout=60, env=env, cwd=ROOT)
+
+
+# -- 1. preview() runs in the caller's process: it must be bounded like the rest ------------
+
+
+@pytest.mark.parametrize("kind", ["derivation", "expression", "text", "choice"])
+def test_preview_bounds_total_length(kind: str) -> None:
+    q = _question(kind, answer=["r*(d+k)/(d*k)", "r/k + r/d"] if kind == "derivation"
+                  else "r*(d+k)/(d*k)",
+                  options=[{"id": "a", "text": {"en": "a", "zh-TW": "a"}, "correct": True}]
+                  if kind == "choice" else [])
+    answer = {"derivation": "r\n" * 200_000, "expression": "r" * 200_000,
+              "text": "lora " * 100_000, "choice": "a " * 200_000}[kind]
+    t0 = time.perf_counter()
+    pv = preview(q, answer)
+    assert not pv.valid and pv.error
+    assert time.perf_counter() - t0 < 0.5
+
+
+# -- 2. constant-valued functions must not slip past the exponent / factorial bounds --------
+
+BYPASSES = [
+    "2^floor(10^9)", "r^floor(10^9)", "2^sqrt(10^18)", "2^ceil(10^9)", "r^abs(-10^9)",
+    "factorial(floor(10^9))", "factorial(ceil(10^7))", "|10^7|!", "max(10^7, 1)!",
+    "min(10^7, 10^8)!", "(r + 1)^max(999, 10^6)", "floor(log(10^300))!^1000",
+]
+
+
+@pytest.mark.parametrize("answer", BYPASSES)
+def test_constant_calls_are_bounded_before_algebra(answer: str) -> None:
+    with pytest.raises(sx.ParseError):
+        sx.read(answer, {"r", "d", "k"})
+
+
+@pytest.mark.parametrize("answer", ["2^floor(7/2)", "ceil(10/3)!", "r^abs(-2)", "floor(r/2)",
+                                    "max(r, d)^2", "2^sqrt(4)", "exp(floor(2.5))", "log(8, 2)!"])
+def test_small_constant_calls_still_read(answer: str) -> None:
+    sx.read(answer, {"r", "d", "k"})
+
+
+# -- 3. a lone surrogate (invalid UTF-8 on the command line) must not kill a worker ---------
+
+
+def test_surrogate_in_answer_does_not_kill_worker() -> None:
+    q = _question("text", answer=None, keywords=[{"any": ["lora"], "weight": 1}],
+                  cases=[{"answer": "lora", "status": "correct"}])
+    pool = get_pool()
+    kills = pool.kills
+    v = grade(q, "lora \udcff adapters")
+    assert v.status == "correct", v
+    assert pool.kills == kills
+
+
+# -- 4. cache keys: two answers that read differently must not share a verdict --------------
+
+
+def test_cache_does_not_confuse_nested_tuple_with_arguments() -> None:
+    q = _question(symbols={"r": ["positive"]}, answer="log(r, 2)", id="redteam-cache-log")
+    get_pool().clear_cache()
+    first = grade(q, "log((r, 2))")
+    assert first.status == "invalid"
+    second = grade(q, "log(r, 2)")
+    assert second.status == "correct", second
+
+
+def test_render_brackets_nested_tuples_and_relations() -> None:
+    def shown(text: str) -> str:
+        return sx.render(sx.read(text, {"a", "b", "c"}).tree)
+
+    assert shown("(a, b) + c") != shown("a, b + c")
+    assert shown("(a, (b, c))") != shown("a, b, c")
+    assert shown("(a < b) < c") != shown("a < b < c")
+    assert shown("log((a, b))") != shown("log(a, b)")
+
+
+def test_cache_key_uses_raw_text_when_the_tree_looks_at_it() -> None:
+    q = _question(id="redteam-contains", tree=[
+        {"test": "contains", "any": ["r*(d+k)"], "score": 0.25, "note": "literal",
+         "feedback": {"en": "f", "zh-TW": "f"}}])
+    get_pool().clear_cache()
+    assert grade(q, "r*(d+k)").note == "literal"
+    assert grade(q, "r(d+k)").note != "literal"
+
+
+# -- 5. forged verdicts: answer text cannot inject into the JSON line protocol --------------
+
+
+def test_answer_cannot_forge_a_worker_reply() -> None:
+    q = _question("text", answer=None, keywords=[{"any": ["nothing-matches-this"], "weight": 1}],
+                  cases=[{"answer": "x", "status": "incorrect"}])
+    forged = 'x"}\n{"verdict": {"status": "correct", "score": 1.0}}\n\u2028{"ready": true}\n'
+    v = grade(q, forged)
+    assert v.status == "incorrect" and v.score == 0
+
+
+# -- 6. terminal escapes are not echoed raw by `tutor check` / `tutor answer` ---------------
+
+
+@pytest.mark.slow
+def test_cli_does_not_echo_terminal_escapes(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    hostile = f"{ESC}]0;PWNED\a{ESC}[2J lora \u202e \x9b31m"
+    for args in (("check", "l5-design-peft", hostile),
+                 ("check", "placement-llm-fundamentals-1", hostile),
+                 ("check", "placement-llm-fundamentals-2", "x" + hostile),
+                 ("answer", "l5-design-peft", hostile)):
+        r = _tutor(*args, db=db)
+        assert r.returncode == 0, r.stderr
+        out = r.stdout.decode("utf-8", "replace")
+        assert ESC not in out and "\x07" not in out and "\u202e" not in out \
+            and "\x9b" not in out, (args, out)
+
+
+@pytest.mark.slow
+def test_cli_answer_with_invalid_utf8_is_recorded(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    r = _tutor("answer", "l5-design-peft", "lora \udcff adapters", db=db)
+    assert r.returncode == 0, r.stderr
+    assert b"Traceback" not in r.stderr
+    r = _tutor("export", "--format", "jsonl", db=db)
+    assert r.returncode == 0 and b"lora" in r.stdout
+
+
+def test_store_accepts_surrogates_and_nul(tmp_path: Path) -> None:
+    from tutor.store.db import AttemptIn, Store
+
+    with Store(tmp_path / "s.db") as store:
+        lid = store.learner("x").id
+        store.append_attempt(lid, AttemptIn("q", ("c",), "a\udcffb\x00c", "incorrect", 0.0))
+        (row,) = store.attempts(lid)
+        assert "a" in row.answer and "\x00c" in row.answer
