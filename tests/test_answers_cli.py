@@ -101,3 +101,17 @@ def test_check_a_shipped_question_with_its_first_case() -> None:
     r = tutor(*args)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["status"] == case.status
+
+
+def test_questions_shows_full_text_and_rejects_unknown_ids() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "tutor", "questions", "l2-lora-init"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("l2-lora-init  (L2 · choice · lora)")
+    assert "  a) " in r.stdout and "  d) " in r.stdout
+    r = subprocess.run([sys.executable, "-m", "tutor", "questions", "no-such-question"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "no-such-question" in r.stderr and "Traceback" not in r.stderr

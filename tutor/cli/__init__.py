@@ -139,3 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug of ours: one clear line, the traceback only on request
+        import os
+
+        if os.environ.get("TUTOR_DEBUG"):
+            raise
+        print(f"tutor: internal error: {type(exc).__name__}: {exc} "
+              "(set TUTOR_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1

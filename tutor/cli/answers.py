@@ -17,6 +17,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     """Add this area's sub-commands to the `tutor` parser."""
     p = sub.add_parser("questions", parents=parents,
                        help="list question ids, kinds, levels and concepts")
+    p.add_argument("ids", nargs="*", metavar="QUESTION_ID",
+                   help="show these questions in full: prompt, options, symbols")
     p.add_argument("--concept", metavar="ID", help="only questions on this concept")
     p.add_argument("--level", type=int, metavar="N", help="only questions of this level")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -89,14 +91,42 @@ def load_questions(args: argparse.Namespace) -> dict[str, Question]:
     return out
 
 
+def _full_text(q: Question, lang: str) -> str:
+    """A question as a learner reads it: prompt, options (ordering ones shuffled), symbols."""
+    import random
+
+    from graders.answers.grading import render_prompt
+
+    lines = [f"{q.id}  (L{q.level} · {q.kind} · {', '.join(q.concepts)})", "",
+             render_prompt(q, None, lang), ""]
+    options = list(q.options)
+    if q.kind == "ordering":  # listed in the right order in the YAML: never show it that way
+        random.Random(q.id).shuffle(options)
+    lines += [f"  {o.id}) {o.text.get(lang)}" for o in options]
+    if q.symbols:
+        lines.append("  symbols: " + ", ".join(
+            f"{name} ({', '.join(a) or '-'})" for name, a in q.symbols.items()))
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def cmd_questions(args: argparse.Namespace) -> int:
     from graders.answers.grading import render_prompt
     from tutor.cli.common import print_json
     from tutor.i18n import t
 
     questions = load_questions(args)
+    unknown = [i for i in args.ids if i not in questions]
+    if unknown:
+        print(t("check.unknown_question", id=unknown[0]), file=sys.stderr)
+        return 2
+    if args.ids and not args.json:
+        for qid in args.ids:
+            print(_full_text(questions[qid], args.lang))
+        return 0
     rows: list[dict[str, Any]] = []
     for q in questions.values():
+        if args.ids and q.id not in args.ids:
+            continue
         if args.concept and args.concept not in q.concepts:
             continue
         if args.level is not None and q.level != args.level:

@@ -75,6 +75,7 @@ HELP_ZH: dict[str, str] = {
     "also apply the technique decision tree (needs --gpu-mem)": "同時套用技術選擇決策樹（需要 --gpu-mem）",
     "memory per GPU for --advise and the fit check (default 80)": "--advise 與容量檢查所用的每張 GPU 記憶體（預設 80）",
     "print JSON": "輸出 JSON",
+    "show these questions in full: prompt, options, symbols": "完整顯示這些題目：題幹、選項、符號",
     "only questions on this concept": "只列出此概念的題目",
     "only questions of this level": "只列出此層級的題目",
     "one day only": "只顯示某一天",
