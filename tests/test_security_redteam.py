@@ -171,3 +171,35 @@ def test_store_accepts_surrogates_and_nul(tmp_path: Path) -> None:
         store.append_attempt(lid, AttemptIn("q", ("c",), "a\udcffb\x00c", "incorrect", 0.0))
         (row,) = store.attempts(lid)
         assert "a" in row.answer and "\x00c" in row.answer
+
+
+@pytest.mark.slow
+def test_export_to_a_terminal_escapes_stored_answers(tmp_path: Path) -> None:
+    import pty
+
+    from tutor.store.db import AttemptIn, Store
+
+    db = tmp_path / "p.db"
+    with Store(db) as store:
+        lid = store.learner("default").id
+        store.append_attempt(lid, AttemptIn("q", ("c",), f"{ESC}]0;PWNED\a x", "incorrect", 0.0))
+    master, slave = pty.openpty()
+    env = dict(os.environ, TUTOR_LANG="en", PYTHONPATH=str(ROOT), TUTOR_DB=str(db))
+    proc = subprocess.Popen([sys.executable, "-m", "tutor", "export", "--format", "csv"],
+                            stdout=slave, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(master)
+    out = b"".join(chunks).decode("utf-8", "replace")
+    assert "PWNED" in out and ESC not in out and "\a" not in out
+    r = _tutor("export", "--format", "csv", db=db)  # to a file or pipe: the data as stored
+    assert f"{ESC}]0;PWNED".encode() in r.stdout

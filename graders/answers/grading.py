@@ -439,7 +439,7 @@ def _grade_text(ctx: _Context, answer: str) -> _Outcome:
         return _Outcome("invalid", 0.0, "invalid",
                         msg("err.too_long", lang, n=len(answer), max=sx.MAX_CHARS * 2))
     text = _norm_text(answer)
-    shown = answer.strip()[:200]
+    shown = sx.visible(answer.strip()[:200])
     total = sum(g.weight for g in q.keywords) or 1.0
     got = 0.0
     missing: list[str] = []
@@ -586,7 +586,7 @@ def preview(question: Question, answer: str, *, seed: int | None = None,
         if kind == "text":
             if not answer.strip():
                 raise sx.ParseError("err.empty")
-            return Preview(True, answer.strip()[:200])
+            return Preview(True, sx.visible(answer.strip()[:200]))
         known = known_names(question)
         if kind == "derivation":
             lines = _split_lines(answer)

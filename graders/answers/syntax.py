@@ -10,6 +10,7 @@ tree size and depth, literal size, exponents (and towers of them) and factorial 
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -36,6 +37,18 @@ MAX_FACTORIAL = 1000
 Msg = tuple[str, dict[str, object]]
 """A message key of ``messages.MESSAGES`` with its fields."""
 
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                     "\u2066-\u2069\ud800-\udfff]")
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters, bidi overrides and lone surrogates written as escapes.
+
+    Learner text echoed in a verdict (an unexpected character, an unknown option, a text answer's
+    reading) is printed to terminals and stored: ``\x1b]0;…`` must not drive the terminal and a
+    lone surrogate (invalid UTF-8 from a command line) must not break encoding to UTF-8."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
 
 class ParseError(Exception):
     """The answer cannot be read; ``key``/``fields`` name the problem and where it is."""
@@ -49,7 +62,8 @@ class ParseError(Exception):
         """The localised message."""
         from graders.answers.messages import msg
 
-        return msg(self.key, lang, **self.fields)
+        fields = {k: visible(v) if isinstance(v, str) else v for k, v in self.fields.items()}
+        return msg(self.key, lang, **fields)
 
 
 # ---------------------------------------------------------------------------------- the tree

@@ -434,6 +434,10 @@ def _export(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 1
     else:
+        if sys.stdout.isatty():  # stored answers are raw learner text: no escapes to a terminal
+            from graders.answers.syntax import visible
+
+            text = visible(text)
         sys.stdout.write(text)
     return 0
 

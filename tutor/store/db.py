@@ -37,6 +37,16 @@ BUSY_TIMEOUT_MS = 5000
 """How long a writer waits for another process's write lock before giving up."""
 
 
+def _text(value: str) -> str:
+    """``value`` as storable UTF-8: lone surrogates (invalid UTF-8 from a command line, as
+    Python decodes ``sys.argv``) become ``\\udcff`` escapes instead of failing the insert."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 class StoreError(Exception):
     """The database cannot be used (newer schema, not a database, unwritable path)."""
 
@@ -327,6 +337,7 @@ class Store:
 
         Raises KeyError when it does not exist and ``create`` is false.
         """
+        name = _text(name)
         row = self._db.execute(
             "SELECT id, name, created_at, start_date FROM learners WHERE name = ?", (name,)
         ).fetchone()
@@ -371,9 +382,10 @@ class Store:
         cur = db.execute(
             f"INSERT INTO attempts({_ATTEMPT_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                learner_id, attempt.item_id, json.dumps(list(attempt.concepts)), attempt.answer,
-                attempt.status, float(attempt.score), int(attempt.hints_used), attempt.duration_s,
-                _iso(attempt.created_at or utcnow()), attempt.seed, attempt.note,
+                learner_id, _text(attempt.item_id), json.dumps(list(attempt.concepts)),
+                _text(attempt.answer), attempt.status, float(attempt.score),
+                int(attempt.hints_used), attempt.duration_s, _iso(attempt.created_at or utcnow()),
+                attempt.seed, None if attempt.note is None else _text(attempt.note),
             ),
         )
         assert cur.lastrowid is not None
