@@ -65,6 +65,12 @@ BYPASSES = [
     "2^floor(10^9)", "r^floor(10^9)", "2^sqrt(10^18)", "2^ceil(10^9)", "r^abs(-10^9)",
     "factorial(floor(10^9))", "factorial(ceil(10^7))", "|10^7|!", "max(10^7, 1)!",
     "min(10^7, 10^8)!", "(r + 1)^max(999, 10^6)", "floor(log(10^300))!^1000",
+    # root(x, n) is x^(1/n): the same bounds as a power
+    "root(root(root(2, 1/1000), 1/1000), 1/1000)", "root(root(r, 1/1000), 1/1000)",
+    "\\sqrt[1/1000]{\\sqrt[1/1000]{r}}", "root(r, 0.0001)", "root(2, 1/2^r)",
+    "root(10^300, 1/1000)",
+    # a logarithm base is not silently cut to its first six digits
+    "log_1234567 r",
 ]
 
 
@@ -75,7 +81,9 @@ def test_constant_calls_are_bounded_before_algebra(answer: str) -> None:
 
 
 @pytest.mark.parametrize("answer", ["2^floor(7/2)", "ceil(10/3)!", "r^abs(-2)", "floor(r/2)",
-                                    "max(r, d)^2", "2^sqrt(4)", "exp(floor(2.5))", "log(8, 2)!"])
+                                    "max(r, d)^2", "2^sqrt(4)", "exp(floor(2.5))", "log(8, 2)!",
+                                    "root(r, 3)", "root(r, 1/2)", "root(r, d)", "log_10 r",
+                                    "\\sqrt[3]{r d}", "root(8, 1/3)"])
 def test_small_constant_calls_still_read(answer: str) -> None:
     sx.read(answer, {"r", "d", "k"})
 

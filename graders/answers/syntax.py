@@ -703,7 +703,9 @@ class _Parser:
             return self.node(Name(tok.col, name))
         fname = FUNCTION_ALIASES.get(name, name)
         if fname.startswith("log_") and fname[4:].isdigit():
-            base = self.node(Num(tok.col, Fraction(int(fname[4:][:6])), fname[4:][:6]))
+            if len(fname[4:]) > 6:  # not silently log base 123456 for log_1234567
+                raise ParseError("err.number_too_large", col=tok.col)
+            base = self.node(Num(tok.col, Fraction(int(fname[4:])), fname[4:]))
             arg = self.call_args("ln", tok) if paren_next else self.expr(BP_POW - 1)
             if isinstance(arg, Call):
                 arg = arg.args[0]
@@ -849,7 +851,15 @@ def _call_value(name: str, vals: list[float]) -> float:
     return math.inf
 
 
+def _as_power(node: Call) -> Bin:
+    """``root(x, n)`` as the power ``x^(1/n)`` it builds, for the bounds."""
+    one = Num(node.col, Fraction(1), "1")
+    return Bin(node.col, "^", node.args[0], Bin(node.col, "/", one, node.args[1]))
+
+
 def _has_symbolic_power(node: Node) -> bool:
+    if isinstance(node, Call) and node.name == "root":
+        node = _as_power(node)
     if isinstance(node, Bin):
         if node.op == "^" and _const_value(node.right) is None:
             return True
@@ -875,6 +885,8 @@ def _has_call(node: Node, name: str) -> bool:
 
 def check_bounds(node: Node, scale: float = 1.0) -> None:
     """Reject trees whose evaluation could be huge: big exponents, towers, factorials."""
+    if isinstance(node, Call) and node.name == "root":
+        node = _as_power(node)
     if isinstance(node, Bin):
         if node.op == "^":
             e = _const_value(node.right)
