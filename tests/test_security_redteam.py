@@ -211,3 +211,11 @@ def test_export_to_a_terminal_escapes_stored_answers(tmp_path: Path) -> None:
     assert "PWNED" in out and ESC not in out and "\a" not in out
     r = _tutor("export", "--format", "csv", db=db)  # to a file or pipe: the data as stored
     assert f"{ESC}]0;PWNED".encode() in r.stdout
+
+
+def test_cache_keeps_derivation_lines_apart() -> None:
+    q = _question("derivation", answer=["r*(d+k)/(d*k)", "r/k + r/d"], id="redteam-cache-der")
+    get_pool().clear_cache()
+    assert grade(q, "(r*(d+k)/(d*k))\n(r/k + r/d)").status == "correct"
+    one_line = grade(q, "(r*(d+k)/(d*k)) (r/k + r/d)")  # one step: a product, not the start
+    assert one_line.status == "incorrect", one_line

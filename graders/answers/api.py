@@ -11,7 +11,6 @@ import os
 import time
 
 from graders.answers.grading import (
-    OPTION_KINDS,
     QuestionError,
     adhoc_question,
     grade_local,
@@ -25,11 +24,12 @@ from graders.answers.verdict import Verdict
 
 def _normalised(question: Question, answer: str, shown: str) -> str:
     if any(node.test == "contains" for node in question.tree):
-        return " ".join(answer.split())  # the tree reads the raw text, not just its reading
-    if question.kind in OPTION_KINDS or question.kind in ("expression", "numeric", "equation",
-                                                          "set", "inequality", "asymptotic"):
-        return shown
-    return " ".join(answer.split())
+        return answer  # the tree reads the raw text, not just its reading
+    if question.kind == "text":
+        return " ".join(answer.split())
+    # the reading, never the raw text with its line breaks collapsed: "(a)\n(b)" is a
+    # two-step derivation, "(a) (b)" one step, a product
+    return shown
 
 
 def grade(question: Question, answer: str, *, seed: int | None = None, lang: str = "en",
