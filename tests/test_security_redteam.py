@@ -219,3 +219,22 @@ def test_cache_keeps_derivation_lines_apart() -> None:
     assert grade(q, "(r*(d+k)/(d*k))\n(r/k + r/d)").status == "correct"
     one_line = grade(q, "(r*(d+k)/(d*k)) (r/k + r/d)")  # one step: a product, not the start
     assert one_line.status == "incorrect", one_line
+
+
+def test_pool_drops_a_worker_that_died_while_idle() -> None:
+    import signal
+
+    from graders.answers import pool as pool_mod
+
+    pool = pool_mod.Pool(max_workers=2)
+    try:
+        pool.warm(2)
+        dead = pool._idle[0]  # the one a LIFO pop would leave behind for ever
+        os.kill(dead.proc.pid, signal.SIGKILL)
+        dead.proc.wait(timeout=5)
+        reply = pool.run({"rss": True}, 30)
+        assert reply is not None and "rss_kb" in reply
+        assert dead not in pool._idle and pool._count <= 2
+        assert all(w.alive() for w in pool._idle)
+    finally:
+        pool.close()

@@ -148,6 +148,12 @@ class Pool:
     def _acquire(self) -> _Worker:
         with self._cond:
             while True:
+                for w in [w for w in self._idle if not w.alive()]:
+                    # died while idle (OOM killer, a signal): reap it and free its slot now,
+                    # not when a LIFO pop finally reaches the bottom of the stack
+                    self._idle.remove(w)
+                    w.kill()
+                    self._count -= 1
                 while self._idle:
                     w = self._idle.pop()
                     if w.alive():
