@@ -163,7 +163,17 @@ for answer in json.loads(sys.argv[2]):
     grade(q, answer, timeout=2.0)
 pool = get_pool()
 workers = [w.maxrss_kb() or 0 for w in pool._idle]
-print(json.dumps({"self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+def peak_kb():
+    # VmHWM belongs to this process's own address space; ru_maxrss would also carry the peak of
+    # the process we were forked from (Linux keeps it across exec), e.g. a pytest worker with torch
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"self_kb": peak_kb(),
                   "worker_kb": max([pool.peak_worker_rss_kb, *workers])}))
 """
 
