@@ -69,6 +69,8 @@ BYPASSES = [
     "root(root(root(2, 1/1000), 1/1000), 1/1000)", "root(root(r, 1/1000), 1/1000)",
     "\\sqrt[1/1000]{\\sqrt[1/1000]{r}}", "root(r, 0.0001)", "root(2, 1/2^r)",
     "root(10^300, 1/1000)",
+    # exp is a power of e: exp(exp(r)) is the tower e^(e^r)
+    "exp(exp(r))", "exp(r d exp(k))", "exp(2^r)", "exp(r^d)",
     # a logarithm base is not silently cut to its first six digits
     "log_1234567 r",
 ]
@@ -83,7 +85,9 @@ def test_constant_calls_are_bounded_before_algebra(answer: str) -> None:
 @pytest.mark.parametrize("answer", ["2^floor(7/2)", "ceil(10/3)!", "r^abs(-2)", "floor(r/2)",
                                     "max(r, d)^2", "2^sqrt(4)", "exp(floor(2.5))", "log(8, 2)!",
                                     "root(r, 3)", "root(r, 1/2)", "root(r, d)", "log_10 r",
-                                    "\\sqrt[3]{r d}", "root(8, 1/3)"])
+                                    "\\sqrt[3]{r d}", "root(8, 1/3)", "exp(r d k)",
+                                    "exp(-r^2)", "exp(r)/(exp(r) + exp(d))",
+                                    "log(exp(r) + 1)", "exp(sigmoid(r))"])
 def test_small_constant_calls_still_read(answer: str) -> None:
     sx.read(answer, {"r", "d", "k"})
 
@@ -238,3 +242,23 @@ def test_pool_drops_a_worker_that_died_while_idle() -> None:
         assert all(w.alive() for w in pool._idle)
     finally:
         pool.close()
+
+
+# -- 7. growth with a variable exponent is decided, not left to blow up exactly -------------
+
+
+@pytest.mark.parametrize(("expected", "answer", "status"), [
+    ("O(r*(d+k))", "O(2^r)", "incorrect"),
+    ("O(r*(d+k))", "O(r^d)", "incorrect"),
+    ("O(2^d)", "O(exp(d*log(2)))", "correct"),
+    ("O(2^d)", "O(3^d)", "incorrect"),
+    ("O(2^d)", "O(2^d + d^5)", "correct"),
+])
+def test_asymptotic_variable_exponents_are_graded(expected: str, answer: str,
+                                                  status: str) -> None:
+    q = _question("asymptotic", answer=expected, id="redteam-growth")
+    pool = get_pool()
+    kills = pool.kills
+    v = grade(q, answer)
+    assert v.status == status, v
+    assert pool.kills == kills  # no worker had to be killed for it

@@ -451,12 +451,34 @@ def inequalities_equivalent(a: Value, b: Value, *, seed: object = "") -> bool:
 # ---------------------------------------------------------------------------------- growth
 
 
+MAX_GROWTH_DIGITS = 1000
+"""Most digits spent on one value with a variable exponent (2^(r·d) far out)."""
+
+
+def _growth_value(ratio: Any, exponents: list[Any], pt: dict[Any, Any]) -> Any:
+    """``ratio`` at ``pt`` in floating point, with enough digits that its variable exponents
+    (about 10^(3·64) far out) keep DIGITS significant digits after cancelling: 2^d/3^d."""
+    import mpmath
+
+    extra = 0
+    for e in exponents:
+        m = _evalf_at(e, pt, 15)
+        if m is None:
+            return None
+        extra = max(extra, int(mpmath.log10(abs(m) + 1)) + 1)
+    if DIGITS + extra > MAX_GROWTH_DIGITS:
+        return None
+    return _evalf_at(ratio, pt, DIGITS + extra)
+
+
 def same_growth(a: sp.Expr, b: sp.Expr, *, seed: object = "") -> bool:
     """Whether a and b have the same order of growth as their variables go to infinity.
 
     Each variable x_i becomes c_i·t^e_i along several directions (all e_i = 1, then random
     e_i in {1, 2, 3}); log|a/b| must settle to a constant as t grows (t = 1e16, 1e32, 1e64).
     """
+    import mpmath
+
     free = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
     if not free:
         va, vb = numeric_value(a), numeric_value(b)
@@ -468,8 +490,20 @@ def same_growth(a: sp.Expr, b: sp.Expr, *, seed: object = "") -> bool:
         coeffs = [sp.Rational(rng.randint(1, 9), rng.randint(1, 9)) for _ in free]
         sub = {s: c * t**e for s, c, e in zip(free, coeffs, exps, strict=True)}
         ratio = (a / b).xreplace(sub)
+        # 2^r at t = 10^64 is 2^(c·10^64): never built exactly; evaluated in floating point,
+        # with the log taken there (the value itself overflows a double)
+        nodes = list(sp.preorder_traversal(ratio))
+        variable_exp = [p.exp for p in nodes
+                        if (p.is_Pow or isinstance(p, sp.exp)) and p.exp.free_symbols]
+        exact = not any(p.is_Pow and p.exp.free_symbols for p in nodes)
         logs: list[float] = []
         for k in (16, 32, 64):
+            if not exact:
+                w = _growth_value(ratio, variable_exp, {t: sp.Integer(10) ** k})
+                if w is None or w == 0:
+                    return False
+                logs.append(float(mpmath.log(abs(w))))
+                continue
             v = _numeric(ratio.xreplace({t: sp.Integer(10) ** k}))
             if v is None or v == 0:
                 return False

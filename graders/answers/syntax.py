@@ -919,6 +919,8 @@ def check_bounds(node: Node, scale: float = 1.0) -> None:
             v = _const_value(node.args[0])
             if v is not None and (math.isnan(v) or abs(v) > 10**6):
                 raise ParseError("err.value_too_large", col=node.col)
+            if v is None and _has_symbolic_power(node.args[0]):
+                raise ParseError("err.tower", col=node.col)  # exp(exp(x)) is e^(e^x)
         for a in node.args:
             check_bounds(a, scale)
         return
