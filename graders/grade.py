@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ from graders.rubric.report import (
     aggregate,
     concept_evidence,
     load_weights,
+    mastery_evidence,
 )
 from graders.rubric.writers import render
 from graders.sandbox import (
@@ -349,6 +350,7 @@ def grade_submission(
     seed: int = 0,
     learner_db: Path | str | None = None,
     learner: str | None = None,
+    concept_mastery: Mapping[str, Mapping[str, Any]] | None = None,
     timeout: float | None = None,
     curriculum: Path | str | None = None,
     checks_fn: ChecksFn | None = None,
@@ -453,7 +455,9 @@ def grade_submission(
         if copied is not None:
             lines += _analysis_lines(spec, submission, course_yaml, seed, lang)
             lines += _design_line(spec, submission, lang)
-        if learner_db:
+        if concept_mastery is not None:  # the tutor's engine computed it (BKT, resets honoured)
+            lines += mastery_evidence(concept_mastery, spec.concepts, lang=lang)
+        elif learner_db:
             quiz, why = concept_evidence(Path(learner_db), spec.concepts, learner, lang=lang)
             lines += quiz
             if why:

@@ -9,6 +9,7 @@ from graders.rubric.report import (
     aggregate,
     concept_evidence,
     load_weights,
+    mastery_evidence,
 )
 from graders.rubric.writers import FORMATS, render
 
@@ -22,5 +23,6 @@ __all__ = [
     "aggregate",
     "concept_evidence",
     "load_weights",
+    "mastery_evidence",
     "render",
 ]

@@ -61,6 +61,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "quiz_seen": {"en": "{n} recent attempt(s), mean score {mean:.2f}",
                   "zh-TW": "最近 {n} 次作答，平均分數 {mean:.2f}"},
     "quiz_none": {"en": "no quiz attempts on this concept", "zh-TW": "此概念沒有測驗作答"},
+    "mastery_seen": {"en": "P(known) {p:.2f}, {state}", "zh-TW": "掌握機率 P(known) {p:.2f}，{state}"},
     # Markdown report
     "md_total": {"en": "Total", "zh-TW": "總分"},
     "md_bucket": {"en": "Bucket", "zh-TW": "評分類別"},

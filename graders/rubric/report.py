@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -197,6 +198,29 @@ def aggregate(checks: list[CheckLine], weights: dict[str, float],
     denom = sum(b.weight for b in scores if b.evidence)
     total = sum(b.weight * b.fraction for b in scores if b.evidence) / denom * 100 if denom else 0.0
     return round(total, 2), scores
+
+
+def mastery_evidence(mastery: Mapping[str, Mapping[str, Any]], concepts: list[str],
+                     max_points: float = 10.0, lang: str = "en") -> list[CheckLine]:
+    """Evidence for the concepts bucket from the adaptive engine's mastery (BKT), as computed by
+    the tutor (``{concept: {"p_known": float, "state": str}}``): a mastered concept earns its
+    full share, any other its P(known). Preferred over ``concept_evidence``, which can only
+    average raw quiz scores."""
+    lines = []
+    each = max_points / max(1, len(concepts))
+    for cid in concepts:
+        entry = mastery.get(cid) or {}
+        p = entry.get("p_known")
+        state = str(entry.get("state", "not_started"))
+        p_known = max(0.0, min(1.0, float(p))) if isinstance(p, (int, float)) else 0.0
+        frac = 1.0 if state in ("mastered", "needs_review") else p_known
+        lines.append(CheckLine(
+            id=f"quiz-{cid}", title=msg("quiz_title", lang, cid=cid), bucket="concepts",
+            points=round(each * frac, 4), max_points=round(each, 4),
+            status="pass" if frac >= 1.0 else "fail",
+            message=msg("mastery_seen", lang, p=p_known, state=state),
+            details={"p_known": round(p_known, 4), "state": state}))
+    return lines
 
 
 def concept_evidence(db_path: Path, concepts: list[str], learner: str | None,

@@ -7,6 +7,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 _MSG: dict[str, dict[str, str]] = {
     "bad_params": {
@@ -125,6 +126,25 @@ def estimate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine_mastery(args: Any, db: str | None) -> dict[str, dict[str, Any]] | None:
+    """The learner's concept mastery from the adaptive engine (BKT, resets honoured), for the
+    rubric's concepts bucket; None when there is no database or learner to read, or the course
+    does not load (the grader then falls back to averaging raw quiz scores)."""
+    if not db or not Path(db).is_file():
+        return None
+    try:
+        from tutor.cli.common import course_dir
+        from tutor.curriculum.loader import load_course
+        from tutor.engine import Engine
+        from tutor.store import Store
+
+        engine = Engine(load_course(course_dir(args)), Store(db))
+        states = engine.mastery(args.learner or "default")
+    except Exception:  # noqa: BLE001 - evidence is optional; the grader reports "no evidence"
+        return None
+    return {cid: {"p_known": st.p_known, "state": st.state} for cid, st in states.items()}
+
+
 def grade_command(args: argparse.Namespace) -> int:
     """`tutor grade`: 0 report written, 1 grader failure, 2 bad command line / unknown lab."""
     from graders.grade import GraderError, grade_batch, grade_to_file, resolve_lab
@@ -156,6 +176,7 @@ def grade_command(args: argparse.Namespace) -> int:
         from tutor.paths import default_db_path
 
         db = str(default_db_path())
+    mastery = _engine_mastery(args, db)
     try:
         if args.batch:
             if not args.out:
@@ -164,6 +185,7 @@ def grade_command(args: argparse.Namespace) -> int:
             summary = grade_batch(target, lab_dir, out_csv=Path(args.out), jobs=args.jobs,
                                   seed=args.seed, timeout=args.timeout, fmt=args.format,
                                   learner_db=db, learner=args.learner, lang=lang,
+                                  concept_mastery=mastery,
                                   curriculum=getattr(args, "curriculum", None))
             print(_m("batch_done", lang, path=args.out, n=summary.count,
                      errors=summary.grader_errors, wall=summary.wall_s), file=sys.stderr)
@@ -171,6 +193,7 @@ def grade_command(args: argparse.Namespace) -> int:
         report, text = grade_to_file(target, lab_dir, seed=args.seed, timeout=args.timeout,
                                      fmt=args.format, out=Path(args.out) if args.out else None,
                                      learner_db=db, learner=args.learner, lang=lang,
+                                     concept_mastery=mastery,
                                      curriculum=getattr(args, "curriculum", None))
     except GraderError as exc:
         print(_m("grader_failed", lang, msg=exc), file=sys.stderr)
