@@ -262,3 +262,40 @@ def test_asymptotic_variable_exponents_are_graded(expected: str, answer: str,
     v = grade(q, answer)
     assert v.status == status, v
     assert pool.kills == kills  # no worker had to be killed for it
+
+
+# -- 8. a busy worker does not outlive the process that started it --------------------------
+
+_ORPHAN_PARENT = """
+import sys, threading, time
+from graders.answers.pool import Pool
+pool = Pool(max_workers=1)
+pool.warm(1)
+w = pool._idle[0]
+print(w.proc.pid, flush=True)
+threading.Thread(target=pool.run, args=({"sleep": 120}, 300), daemon=True).start()
+time.sleep(60)
+"""
+
+
+@pytest.mark.slow
+def test_busy_worker_dies_with_its_parent() -> None:
+    import signal
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_PARENT], stdout=subprocess.PIPE,
+                              text=True, env=env, cwd=ROOT)
+    assert parent.stdout is not None
+    worker = int(parent.stdout.readline())
+    time.sleep(0.5)  # the job is running
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker, signal.SIGKILL)
+    raise AssertionError(f"worker {worker} outlived its parent while busy")

@@ -70,7 +70,27 @@ def _warm() -> None:
     grade_local(adhoc_question("O(r*(d+k))", symbols=None, assume=["positive"]), "O(r d)")
 
 
+def _exit_with_parent() -> None:
+    """Exit as soon as the process that started this worker is gone.
+
+    A check in progress when the parent dies (Ctrl-C, a crash, SIGKILL) would otherwise run on
+    with no wall clock over it; EOF on stdin is only seen after it. A thread polls getppid()
+    (not PR_SET_PDEATHSIG, which fires when the parent *thread* that started us ends)."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main() -> int:
+    _exit_with_parent()
     _limit_memory()
     sys.setrecursionlimit(4000)
     import sympy  # noqa: F401  (the import is the expensive part of start-up)
