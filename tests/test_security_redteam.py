@@ -92,6 +92,25 @@ def test_small_constant_calls_still_read(answer: str) -> None:
     sx.read(answer, {"r", "d", "k"})
 
 
+@pytest.mark.parametrize("fn", ["floor", "ceil", "abs", "sqrt", "exp", "sigmoid", "log", "ln",
+                                "log2", "log10", "factorial", "min", "max", "root", "log_2 "])
+def test_functions_of_any_constant_only_raise_parse_errors(fn: str) -> None:
+    consts = ["-8", "0", "1", "-1.5", "10^300", "-10^300", "oo", "-oo", "pi", "1/3", "-1/3",
+              "oo - oo", "0/0"]
+    for c in consts:
+        args = f"({c}, {c})" if fn in ("root", "min", "max") else f"({c})"
+        for text in (f"2^{fn}{args}", f"{fn}{args}!", f"(r+1)^{fn}{args}", f"exp({fn}{args})"):
+            try:
+                sx.read(text, {"r"})
+            except sx.ParseError:
+                pass
+
+
+def test_magnitudes_of_negative_or_tiny_values_read() -> None:
+    for text in ("2^root(-8, 3)", "2^sqrt(-1)", "2^sigmoid(-1000)", "2^log(-2)", "r^abs(-3)"):
+        sx.read(text, {"r"})
+
+
 # -- 3. a lone surrogate (invalid UTF-8 on the command line) must not kill a worker ---------
 
 

@@ -822,10 +822,11 @@ def _const_value(node: Node) -> float | None:
 
 
 def _call_value(name: str, vals: list[float]) -> float:
-    """Approximate value of a function of constants (inf when huge or not a real number).
+    """Approximate size of a function of constants (inf when huge or undefined).
 
     sympy evaluates ``floor(10^9)``, ``sqrt(10^18)``, ``max(10^7, 1)`` … to exact integers, so an
-    exponent or factorial argument written through a function is as large as its value."""
+    exponent or factorial argument written through a function is as large as its value. Roots
+    and logarithms of negative numbers are complex: their magnitude is what counts."""
     x = vals[0]
     if name == "percent":
         return x / 100
@@ -836,16 +837,19 @@ def _call_value(name: str, vals: list[float]) -> float:
     if name in ("min", "max"):
         return min(vals) if name == "min" else max(vals)
     if name == "sqrt":
-        return math.sqrt(x)
+        return math.sqrt(abs(x))
     if name == "root":
-        return float(x ** (1 / vals[1]))
+        return float(abs(x) ** (1 / vals[1]))
     if name == "exp":
         return math.exp(x)
     if name == "sigmoid":
-        return 1 / (1 + math.exp(-x))
+        return 0.0 if x < -700 else 1 / (1 + math.exp(-x))
     if name in ("log", "ln", "log2", "log10"):
         base = {"log2": 2.0, "log10": 10.0}.get(name, vals[1] if len(vals) > 1 else math.e)
-        return math.log(x, base) if x > 0 else math.inf
+        if not x:
+            return math.inf
+        imag = math.pi if x < 0 or base < 0 else 0.0  # log(-8) = log(8) + iπ
+        return abs(math.log(abs(x), abs(base))) + imag
     if name == "factorial":
         return math.gamma(x + 1) if x <= MAX_FACTORIAL else math.inf
     return math.inf
