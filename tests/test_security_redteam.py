@@ -318,3 +318,36 @@ def test_busy_worker_dies_with_its_parent() -> None:
         time.sleep(0.1)
     os.kill(worker, signal.SIGKILL)
     raise AssertionError(f"worker {worker} outlived its parent while busy")
+
+
+# -- 9. equations with a variable exponent are decided without exact giant powers -----------
+
+
+@pytest.mark.parametrize(("answer", "status"), [
+    ("y = 2^(r d k r d k)", "incorrect"),
+    ("2y = 2^(r d k + 1)", "correct"),
+    ("y = 2^(r d k)", "correct"),
+    ("y = 2^(r d k) + 1", "incorrect"),
+])
+def test_equation_variable_exponents_are_graded(answer: str, status: str) -> None:
+    q = _question("equation", answer="y = 2^(r*d*k)", id="redteam-eq-growth",
+                  symbols={"r": ["positive", "integer"], "d": ["positive", "integer"],
+                           "k": ["positive", "integer"], "y": []})
+    pool = get_pool()
+    kills = pool.kills
+    v = grade(q, answer)
+    assert v.status == status, v
+    assert pool.kills == kills
+
+
+@pytest.mark.parametrize(("expected", "answer", "status"), [
+    ("2^(r*d*k)", "2^(r d k) + 1", "incorrect"),
+    ("exp(r*d*k)", "exp(r d k) + r", "incorrect"),
+    ("exp(r*d*k)", "exp(r d) ^ k", "correct"),
+    ("2^(r*d*k)", "2^(r d k + 1)/2", "correct"),
+])
+def test_expression_variable_exponents_are_not_swamped(expected: str, answer: str,
+                                                       status: str) -> None:
+    q = _question(answer=expected, id="redteam-expr-growth")
+    v = grade(q, answer)
+    assert v.status == status, v

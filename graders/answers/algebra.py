@@ -290,6 +290,23 @@ def _agree(a: Any, b: Any, pt: dict[Any, Any], exact: bool) -> bool | None:
     return False
 
 
+def _variable_power(e: Any) -> bool:
+    return any((p.is_Pow or isinstance(p, sp.exp)) and p.exp.free_symbols
+               for p in sp.preorder_traversal(e))
+
+
+def _top(a: Any, b: Any, n_free: int) -> int:
+    """Largest integer drawn for an integer symbol when comparing a and b.
+
+    Factorials of products of 2..40 are huge: integers stay within 2..12 then. A variable
+    exponent (2^(r·d·k), exp(r·d)) at 2..40 is astronomically large: exact values do not fit in
+    memory and, numerically, 2^(r·d·k) + 1 would agree with 2^(r·d·k) to 20 digits at every
+    point; integers stay within 2..max(5, symbols + 2) (still distinct within a point)."""
+    if _variable_power(a) or _variable_power(b):
+        return max(5, n_free + 2)
+    return 12 if a.has(sp.factorial) or b.has(sp.factorial) else 40
+
+
 def equivalent(a: sp.Expr, b: sp.Expr, *, seed: object = "") -> Outcome:
     """The equivalence ladder: structural, random points, simplification."""
     if a == b:
@@ -300,8 +317,7 @@ def equivalent(a: sp.Expr, b: sp.Expr, *, seed: object = "") -> Outcome:
         free = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
         exact = is_rational_function(a) and is_rational_function(b)
         valid = 0
-        # factorials of products of 2..40 are huge: keep integers small (2..12) then
-        top = 12 if a.has(sp.factorial) or b.has(sp.factorial) else 40
+        top = _top(a, b, len(free))
         for pt in points(free, _rng(a, b, seed), top=top, small=not exact) if free else [{}]:
             same = _agree(a, b, pt, exact)
             if same is None:
@@ -375,7 +391,8 @@ def _ratio_constant(a: sp.Expr, b: sp.Expr, seed: object, positive: bool) -> boo
     free = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
     ratio: Any = None
     valid = 0
-    for pt in points(free, _rng(a, b, seed, "ratio")) if free else [{}]:
+    for pt in points(free, _rng(a, b, seed, "ratio"), top=_top(a, b, len(free))) \
+            if free else [{}]:
         va, vb = _subs(a, pt), _subs(b, pt)
         if _is_bad(va) or _is_bad(vb) or vb == 0:
             continue
