@@ -258,3 +258,19 @@ def test_export_rejects_unknown_format(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="unknown export format"):
         export_text(make_engine(tmp_path), "a", "xml")
+
+
+def test_csv_export_defuses_spreadsheet_formulas(tmp_path: Path) -> None:
+    from tutor.engine.export import export_text
+
+    e = make_engine(tmp_path)
+    e.skip_external("a", "ext-math")
+    e.record_attempt("a", "q-basics-1", '=HYPERLINK("http://x","y")', INCORRECT, now=T0)
+    e.record_attempt("a", "q-basics-1", "-2+3+cmd|' /C calc'!A0", INCORRECT, now=T0)
+    e.record_attempt("a", "q-basics-1", "r*(d+k)", INCORRECT, now=T0)
+    rows = list(csv.DictReader(io.StringIO(export_text(e, "a", "csv"))))
+    assert [r["answer"] for r in rows] == ["'=HYPERLINK(\"http://x\",\"y\")",
+                                           "'-2+3+cmd|' /C calc'!A0", "r*(d+k)"]
+    raw = [json.loads(x)["answer"] for x in export_text(e, "a", "jsonl").splitlines()
+           if json.loads(x)["type"] == "attempt"]
+    assert raw[0] == '=HYPERLINK("http://x","y")'  # jsonl stays faithful

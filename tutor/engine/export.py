@@ -21,6 +21,17 @@ FORMATS: tuple[str, ...] = ("csv", "jsonl", "pybkt")
 """Supported export formats."""
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A CSV cell that a spreadsheet will not run as a formula (OWASP CSV injection): text that
+    starts like a formula gets a leading apostrophe. The jsonl export stays byte-faithful."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def export_text(engine: Engine, learner: str, fmt: ExportFormat | str) -> str:
     """The learner's log in ``fmt`` (csv, jsonl, pybkt) as text (see the module docstring)."""
     if fmt not in FORMATS:
@@ -32,17 +43,17 @@ def export_text(engine: Engine, learner: str, fmt: ExportFormat | str) -> str:
         w.writerow(["attempt_id", "learner", "item_id", "concepts", "answer", "status", "score",
                     "hints_used", "duration_s", "created_at", "seed", "note"])
         for a in engine.store.attempts(row.id):
-            w.writerow([a.id, learner, a.item_id, ";".join(a.concepts), a.answer, a.status,
-                        a.score, a.hints_used, "" if a.duration_s is None else a.duration_s,
-                        a.created_at.isoformat(), "" if a.seed is None else a.seed,
-                        a.note or ""])
+            w.writerow([_cell(v) for v in (
+                a.id, learner, a.item_id, ";".join(a.concepts), a.answer, a.status, a.score,
+                a.hints_used, "" if a.duration_s is None else a.duration_s,
+                a.created_at.isoformat(), "" if a.seed is None else a.seed, a.note or "")])
     elif fmt == "pybkt":
         _, obs = observations_for_export(engine, learner)
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(["order_id", "user_id", "skill_name", "correct"])
         for o in obs:
             if o.counted:
-                w.writerow([o.attempt_id, learner, o.concept, int(o.correct)])
+                w.writerow([o.attempt_id, _cell(learner), o.concept, int(o.correct)])
     else:
         state, _ = observations_for_export(engine, learner)
         for a in engine.store.attempts(row.id):
