@@ -16,6 +16,7 @@ import csv
 import inspect
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -229,13 +230,23 @@ _DESIGN_KEYS = {
 }
 
 
+def _first_sentence(text: str, limit: int = 80) -> str:
+    """A report title from a prompt: its first sentence, cut at a word if still too long."""
+    m = re.match(r"(.+?(?:[.!?](?=\s|$)|[。！？]))", text.strip())
+    first = m.group(1) if m else text.strip()
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0] + "…"
+
+
 def _design_line(spec: Any, submission: Path, lang: str = "en") -> list[CheckLine]:
     dc = spec.design_challenge
     if dc is None:
         return []
     from graders.estimate import GB, EstimateError, Setup, estimate
 
-    base = {"id": "design-challenge", "title": dc.prompt.get(lang)[:80], "bucket": "innovation",
+    base = {"id": "design-challenge", "title": _first_sentence(dc.prompt.get(lang)),
+            "bucket": "innovation",
             "max_points": float(dc.points)}
     design, problem = _read_doc(submission, DESIGN_FILES)
     if design is None:

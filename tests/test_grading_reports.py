@@ -146,3 +146,15 @@ def test_markdown_in_zh_tw() -> None:
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
     assert "總分" in text
+
+
+def test_design_title_is_the_prompts_first_sentence() -> None:
+    from graders.grade import _first_sentence
+
+    assert _first_sentence("Fine-tune a 13B model on one 24 GB GPU. Choose the method.") == \
+        "Fine-tune a 13B model on one 24 GB GPU."
+    assert _first_sentence("在單張 24 GB GPU 上微調 13B 參數的模型。選擇方法") == \
+        "在單張 24 GB GPU 上微調 13B 參數的模型。"
+    assert _first_sentence("Keep 1.5 GB free. Then") == "Keep 1.5 GB free."
+    long = _first_sentence("word " * 40)
+    assert len(long) <= 81 and long.endswith("…")
