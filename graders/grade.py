@@ -245,9 +245,9 @@ def _design_line(spec: Any, submission: Path, lang: str = "en") -> list[CheckLin
         return []
     from graders.estimate import GB, EstimateError, Setup, estimate
 
-    base = {"id": "design-challenge", "title": _first_sentence(dc.prompt.get(lang)),
-            "bucket": "innovation",
-            "max_points": float(dc.points)}
+    base: dict[str, Any] = {"id": "design-challenge",
+                            "title": _first_sentence(dc.prompt.get(lang)),
+                            "bucket": "innovation", "max_points": float(dc.points)}
     design, problem = _read_doc(submission, DESIGN_FILES)
     if design is None:
         why = msg("no_design", lang) if problem == "missing" else problem
