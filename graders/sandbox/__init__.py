@@ -5,7 +5,9 @@ from graders.sandbox.files import (
     CopyReport,
     copy_allowlisted,
     hash_tree,
+    remove_tree,
     snapshot_tree,
+    walk,
 )
 from graders.sandbox.runner import (
     Limits,
@@ -24,6 +26,8 @@ __all__ = [
     "available_isolation",
     "copy_allowlisted",
     "hash_tree",
+    "remove_tree",
     "run_sandboxed",
     "snapshot_tree",
+    "walk",
 ]

@@ -47,49 +47,177 @@ def _run(cmd: list[str]) -> bool:
         return False
 
 
-def _traversable_by_others(path: str) -> bool:
-    try:
-        return bool(os.stat(path).st_mode & 0o001)
-    except OSError:
-        return False
+# ----------------------------------------------------------------------------------------------
+# the run's view of the filesystem: an allow-list, built on an empty tmpfs, then pivot_root
+# ----------------------------------------------------------------------------------------------
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
+MNT_DETACH = 2
+_ST_TO_MS = {1: MS_RDONLY, 2: MS_NOSUID, 4: MS_NODEV, 8: MS_NOEXEC, 1024: MS_NOATIME,
+             2048: MS_NODIRATIME, 4096: MS_RELATIME}
+"""statvfs f_flag bits -> mount flags: a read-only remount inside a user namespace must keep
+the flags the source mount is locked with (nosuid, nodev, ...), or the kernel refuses it."""
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+"""Device nodes the run sees (bound from the host's /dev)."""
+ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "nsswitch.conf", "passwd", "group", "hosts",
+       "host.conf", "localtime", "alternatives", "mime.types", "os-release", "ssl/certs")
+"""What the run sees of /etc: the dynamic loader's cache, name lookups, time zone."""
 
 
-def _keep_reachable(target: str, notes: list[str]) -> None:
-    """Make ``target`` (the interpreter's prefix) reachable for an unprivileged uid.
-
-    A prefix under a 0700 directory (pyenv in /root) is bind-mounted aside, a 0755 tmpfs is laid
-    over the closed directory (which also hides the rest of it, e.g. root's home), and the prefix
-    is bound back at its old path.
-    """
-    parts = os.path.abspath(target).split(os.sep)
-    closed = None
-    for i in range(2, len(parts)):
-        d = os.sep.join(parts[:i])
-        if not _traversable_by_others(d):
-            closed = d
-            break
-    if closed is None:
-        return
-    aside = "/run/.tutor-sandbox-keep" if os.path.isdir("/run") else "/mnt"
-    os.makedirs(aside, exist_ok=True)
-    ok = _run(["mount", "--bind", target, aside])
-    ok = ok and _run(["mount", "-t", "tmpfs", "-o", "mode=0755,size=1m", "tmpfs", closed])
-    if ok:
-        dest = target
-        os.makedirs(dest, exist_ok=True)
-        ok = _run(["mount", "--move", aside, dest]) or _run(["mount", "--bind", aside, dest])
-    notes.append(f"interpreter reachable via tmpfs over {closed}: {'ok' if ok else 'FAILED'}")
+class ViewError(Exception):
+    """The run's filesystem view could not be built (the run must not start)."""
 
 
-def _hide(paths: list[str], notes: list[str]) -> None:
-    for p in paths:
-        if not os.path.lexists(p):
+_LIBC: Any = None
+
+
+def _libc() -> Any:
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
+
+
+def _mount(src: str | None, dst: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    rc = _libc().mount(src.encode() if src else None, dst.encode(),
+                       fstype.encode() if fstype else None, ctypes.c_ulong(flags),
+                       data.encode() if data else None)
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise ViewError(f"mount {src or fstype} on {dst}: {os.strerror(err)}")
+
+
+def _bind(src: str, dst: str, *, readonly: bool) -> None:
+    """Bind ``src`` onto ``dst`` (created: a directory or an empty file), read-only if asked."""
+    if os.path.isdir(src):
+        os.makedirs(dst, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if not os.path.lexists(dst):
+            os.close(os.open(dst, os.O_WRONLY | os.O_CREAT, 0o644))
+    _mount(src, dst, None, MS_BIND | MS_REC)
+    if readonly:
+        locked = 0
+        f_flag = os.statvfs(dst).f_flag
+        for st_bit, ms_bit in _ST_TO_MS.items():
+            if f_flag & st_bit:
+                locked |= ms_bit
+        _mount(None, dst, None, MS_REMOUNT | MS_BIND | MS_RDONLY | locked)
+
+
+def _tmpfs(dst: str, mode: str, size: str) -> None:
+    os.makedirs(dst, exist_ok=True)
+    _mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size={size}")
+
+
+def _copy_link(src: str, dst: str) -> None:
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    if not os.path.lexists(dst):
+        os.symlink(os.readlink(src), dst)
+
+
+def _under(path: str, root: str) -> bool:
+    return (os.path.abspath(path) + "/").startswith(os.path.abspath(root).rstrip("/") + "/")
+
+
+def build_view(view: dict[str, Any], workdir: str, notes: list[str]) -> None:
+    """Make the run's root an allow-list: an empty tmpfs that receives, read-only, the system
+    directories and the interpreter's paths, plus the run directory read-write; private /tmp,
+    /var/tmp, /dev/shm, /run and /run/lock; a minimal /dev; /proc of the run's pid namespace.
+    Then pivot_root into it and detach the old root, so nothing else (HOME, the repository, the
+    batch's other submissions, /work) can be named at all. Raises :class:`ViewError`."""
+    root = view["root"]
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks back to the host
+    _tmpfs(root, "0755", "8m")
+    # private scratch space first: the run directory may live under /tmp and is bound below
+    for d, mode, size in (("/tmp", "1777", "16m"), ("/var/tmp", "1777", "4m"),
+                          ("/run", "0755", "1m"), ("/run/lock", "1777", "1m")):
+        _tmpfs(root + d, mode, size)
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr"):
+        src = "/" + name
+        if os.path.islink(src):
+            _copy_link(src, root + src)
+        elif os.path.isdir(src):
+            _bind(src, root + src, readonly=True)
+    for name in ETC:
+        src = "/etc/" + name
+        if os.path.islink(src):
+            _copy_link(src, root + src)
+        elif os.path.exists(src):
+            _bind(src, root + src, readonly=True)
+    # the interpreter: prefixes, site-packages, .pth and editable-install targets (resolved by
+    # the grader); bound at their real path and at the path the grader named, so symlinked
+    # prefixes and 0700 parents (pyenv under /root, a venv under HOME) work: every parent
+    # created here is a 0755 directory of this tmpfs, and nothing on the host is chmod-ed
+    for src, dst in view.get("readonly", []):
+        if not os.path.exists(src):
             continue
-        if os.path.isdir(p) and not os.path.islink(p):
-            ok = _run(["mount", "-t", "tmpfs", "-o", "ro,mode=0755,size=4k", "tmpfs", p])
+        if os.path.lexists(root + dst) and os.path.realpath(root + dst) != root + dst:
+            continue  # a symlink of the view already leads there
+        if any(_under(dst, d) and os.path.realpath(dst) == src and d != dst
+               for _, d in view.get("readonly", [])):
+            continue  # already inside a bound directory
+        _bind(src, root + dst, readonly=True)
+    # /dev: a few nodes, a private /dev/shm, the usual links; GPUs when the grader has them
+    _tmpfs(root + "/dev", "0755", "64k")
+    for name in list(DEVICES) + list(view.get("devices", [])):
+        if os.path.exists("/dev/" + name):
+            _bind("/dev/" + name, root + "/dev/" + name, readonly=False)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, root + "/dev/" + name)
+    _tmpfs(root + "/dev/shm", "1777", "64m")  # torch's shared-memory tensors
+    # /proc of the run's own pid namespace (unshare --mount-proc mounted it; a fresh mount is
+    # refused inside a user namespace when the host's /proc is partly masked, so bind it)
+    os.makedirs(root + "/proc", exist_ok=True)
+    try:
+        _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except ViewError:
+        _mount("/proc", root + "/proc", None, MS_BIND | MS_REC)
+    cpu = "/sys/devices/system/cpu"  # CPU counts for torch/OpenMP; nothing else of /sys
+    if os.path.isdir(cpu):
+        _bind(cpu, root + cpu, readonly=True)
+    # the run directory, read-write (its inputs are root-owned, 0644)
+    _bind(workdir, root + workdir, readonly=False)
+    # paths inside a bound directory that the run must still not read
+    for p in view.get("hide", []):
+        target = root + p
+        if not os.path.lexists(target) or os.path.islink(target):
+            continue
+        if os.path.isdir(target):
+            _mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
+                   "mode=0755,size=4k")
         else:
-            ok = _run(["mount", "--bind", "/dev/null", p])
-        notes.append(f"hidden {p}: {'ok' if ok else 'FAILED'}")
+            _mount(root + "/dev/null", target, None, MS_BIND)
+        notes.append(f"hidden {p}")
+    _pivot(root)
+    notes.append("filesystem view: allow-list")
+
+
+def _pivot(root: str) -> None:
+    """pivot_root into ``root`` and detach the old root (the runc way: pivot_root(".", "."))."""
+    nr = _SYS_PIVOT_ROOT.get(os.uname().machine)
+    if nr is None:
+        raise ViewError(f"pivot_root: unknown syscall number on {os.uname().machine}")
+    os.chdir(root)
+    libc = _libc()
+    if libc.syscall(ctypes.c_long(nr), b".", b".") != 0:
+        raise ViewError(f"pivot_root: {os.strerror(ctypes.get_errno())}")
+    if libc.umount2(b".", MNT_DETACH) != 0:
+        raise ViewError(f"detach the old root: {os.strerror(ctypes.get_errno())}")
+    os.chdir("/")
 
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -168,54 +296,11 @@ def _kill_marked(marker: str) -> bool:
     return killed
 
 
-MS_BIND = 4096
-MS_REC = 16384
-
-
-def _bind_fd(fd: int, target: str) -> bool:
-    """Bind-mount the directory open as ``fd`` onto ``target`` (mount(2) resolves
-    /proc/self/fd/N to the directory itself, even when its old path is covered)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        rc = libc.mount(f"/proc/self/fd/{fd}".encode(), target.encode(), None,
-                        MS_BIND | MS_REC, None)
-        return bool(rc == 0)
-    except OSError:
-        return False
-
-
-def _under(path: str, root: str) -> bool:
-    return (os.path.abspath(path) + "/").startswith(os.path.abspath(root).rstrip("/") + "/")
-
-
-def _private_dirs(dirs: list[str], workdir: str, prefix: str, notes: list[str]) -> None:
-    """Lay an empty tmpfs over shared directories (/tmp, /dev/shm, /home ...), so the run sees
-    neither other runs' files nor other users'; its own work directory is bound back in."""
-    for d in dirs:
-        if not os.path.isdir(d) or os.path.islink(d) or _under(prefix, d):
-            continue
-        mode = "1777" if d in ("/tmp", "/var/tmp", "/dev/shm") else "0755"
-        keep = _under(workdir, d)
-        fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY) if keep else -1
-        try:
-            # small: tmpfs pages are RAM and RLIMIT_AS does not count them (TMPDIR is the
-            # run directory; /dev/shm gets more for torch's shared-memory tensors)
-            size = "64m" if d == "/dev/shm" else "16m"
-            ok = _run(["mount", "-t", "tmpfs", "-o", f"mode={mode},size={size},nosuid,nodev",
-                       "tmpfs", d])
-            if ok and keep:
-                os.makedirs(workdir, exist_ok=True)
-                ok = _bind_fd(fd, workdir)
-        finally:
-            if fd >= 0:
-                os.close(fd)
-        notes.append(f"private {d}: {'ok' if ok else 'FAILED'}")
-        if keep and not ok:
-            raise SystemExit(f"sandbox: cannot bind the work directory back under {d}")
-
-
-def _child(cfg: dict[str, Any], out_fd: int, err_fd: int) -> None:
-    """In the forked child: limits, identity, exec (never returns)."""
+def _child(cfg: dict[str, Any], out_fd: int, err_fd: int, started_fd: int) -> None:
+    """In the forked child: limits, identity, exec (never returns). ``started_fd`` is the
+    close-on-exec end of a pipe: a successful exec closes it with nothing written, a failure
+    writes its cause there, so the grader never mistakes "could not start" for the
+    submission's own exit code 126/127."""
     try:
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
@@ -237,11 +322,12 @@ def _child(cfg: dict[str, Any], out_fd: int, err_fd: int) -> None:
             pass
         os.umask(0o077)
         os.chdir(cfg["workdir"])
-        os.closerange(3, 65536)
+        os.closerange(3, started_fd)
+        os.closerange(started_fd + 1, 65536)
         os.execve(cfg["cmd"][0], cfg["cmd"], cfg["env"])
     except BaseException as exc:  # noqa: BLE001 - report anything, then die
         try:
-            os.write(2, f"sandbox: cannot start the submission: {exc}\n".encode())
+            os.write(started_fd, f"{type(exc).__name__}: {exc}"[:1000].encode("utf-8", "replace"))
         finally:
             os._exit(127)
 
@@ -258,22 +344,29 @@ def main() -> int:
     err_fd = os.open(cfg["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     status_dir = os.open(os.path.dirname(cfg["status"]), os.O_RDONLY | os.O_DIRECTORY)
     if cfg.get("mount_ns"):
-        if cfg.get("uid") is not None:
-            _keep_reachable(cfg["interpreter_prefix"], notes)
-        _hide(cfg.get("hide", []), notes)
-        _private_dirs(cfg.get("private_dirs", []), cfg["workdir"], cfg["interpreter_prefix"],
-                      notes)
+        try:
+            build_view(cfg["view"], cfg["workdir"], notes)
+        except (ViewError, OSError) as exc:  # fail closed: no view, no run
+            sys.stderr.write(f"sandbox: cannot build the run's filesystem view: {exc}\n")
+            return 3
     if os.getpid() != 1:  # orphans (double-forked daemons) are re-parented to us, not init
         try:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         except OSError:
             pass
     start = time.monotonic()
+    started_r, started_w = os.pipe()  # both close-on-exec (PEP 446)
     pid = os.fork()
     if pid == 0:
-        _child(cfg, out_fd, err_fd)
+        os.close(started_r)
+        _child(cfg, out_fd, err_fd, started_w)
     os.close(out_fd)
     os.close(err_fd)
+    os.close(started_w)
+    start_error = b""
+    while chunk := os.read(started_r, 4096):  # EOF at exec (or at the child's death)
+        start_error += chunk
+    os.close(started_r)
     status = 0
     while True:  # pid 1: reap everything until the main process ends
         try:
@@ -308,6 +401,8 @@ def main() -> int:
         "wall_s": time.monotonic() - start,
         "max_rss_kb": usage.ru_maxrss,
         "killed_leftovers": leftover,
+        "started": not start_error,
+        "start_error": start_error.decode("utf-8", "replace"),
         "notes": notes,
     }
     name = os.path.basename(cfg["status"])

@@ -23,9 +23,11 @@ and truncated, and the whole process tree killed at the end.
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -36,11 +38,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from graders.sandbox.files import remove_tree, walk
+
 _INIT = Path(__file__).with_name("_init.py")
 MARKER_VAR = "TUTOR_SANDBOX_RUN"
 """Environment variable carrying the run's marker (found in /proc/<pid>/environ)."""
-PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/home")
-"""Shared directories replaced by an empty tmpfs in the run's mount namespace."""
 _UID_RANGE = (200_000, 260_000)
 """Per-run uids are drawn from this range (no passwd entry needed)."""
 
@@ -105,7 +107,8 @@ class SandboxError(Exception):
 # isolation probing
 # ----------------------------------------------------------------------------------------------
 
-_NS_FLAGS = ["--pid", "--fork", "--kill-child", "--net", "--mount", "--mount-proc"]
+_NS_FLAGS = ["--pid", "--fork", "--kill-child", "--net", "--mount", "--mount-proc", "--ipc"]
+"""A private IPC namespace too: SysV shared memory and message queues die with the run."""
 
 
 @functools.cache
@@ -277,7 +280,7 @@ def _tree_size(root: Path, cap: int) -> int:
 
 def _chown_tree(root: Path, uid: int) -> None:
     os.chown(root, uid, uid, follow_symlinks=False)
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in walk(root):
         for n in dirnames + filenames:
             os.chown(os.path.join(dirpath, n), uid, uid, follow_symlinks=False)
 
@@ -351,6 +354,103 @@ def _base_env(workdir: Path, marker: str) -> dict[str, str]:
     }
 
 
+_SHARED_DIRS = frozenset({"/", "/tmp", "/var/tmp", "/dev/shm", "/run", "/home", "/root", "/mnt",
+                          "/media", "/srv", "/work", "/opt", "/var"})
+"""Directories never bound whole into the run's view, even when they are on sys.path."""
+
+
+def _is_checkout(path: str) -> bool:
+    """A source tree the run must not see: a directory holding a .git, or a path inside a
+    checkout of this project (an editable install puts the repository root on sys.path, and
+    pytest adds its tests/ folder). An installed copy (site-packages/graders, no pyproject.toml
+    or .git beside it) is not a checkout; its data folders are hidden instead."""
+    if os.path.lexists(os.path.join(path, ".git")):
+        return True
+    here = os.path.abspath(path)
+    while True:
+        if os.path.isfile(os.path.join(here, "graders", "sandbox", "_init.py")) and (
+                os.path.lexists(os.path.join(here, ".git"))
+                or os.path.isfile(os.path.join(here, "pyproject.toml"))):
+            return True
+        parent = os.path.dirname(here)
+        if parent == here:
+            return False
+        here = parent
+
+
+def _editable_targets(site_dir: str) -> list[str]:
+    """Paths named by setuptools' editable finders (``__editable___*_finder.py`` MAPPING)."""
+    found: list[str] = []
+    try:
+        names = [n for n in os.listdir(site_dir)
+                 if n.startswith("__editable__") and n.endswith("_finder.py")]
+    except OSError:
+        return found
+    for name in names:
+        try:
+            with open(os.path.join(site_dir, name), encoding="utf-8") as fh:
+                text = fh.read(1 << 20)
+            m = re.search(r"^MAPPING\s*(?::[^=]*)?=\s*(\{.*?\})\s*$", text, re.M | re.S)
+            mapping = ast.literal_eval(m.group(1)) if m else {}
+        except (OSError, ValueError, SyntaxError):
+            continue
+        if isinstance(mapping, dict):
+            found += [str(v) for v in mapping.values() if isinstance(v, str)]
+    return found
+
+
+def interpreter_paths() -> list[list[str]]:
+    """What the run's interpreter needs, as [real source, path in the run's view] pairs:
+    sys.prefix, sys.base_prefix (and exec prefixes), the executable's real directory, every
+    existing sys.path entry (site-packages, user site, .pth and editable-install targets) and
+    setuptools editable finders' targets; symlinks resolved. A path that is a source checkout
+    (a .git, or this project's own sources) is left out: the run never sees the repository."""
+    named: list[str] = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                        os.path.dirname(os.path.realpath(sys.executable))]
+    entries = [p for p in sys.path if p and os.path.isabs(p)]
+    for p in list(entries):
+        if p.endswith(("site-packages", "dist-packages")):
+            entries += _editable_targets(p)
+    pairs: list[list[str]] = []
+    for p in named + entries:
+        if not os.path.exists(p):
+            continue
+        real = os.path.realpath(p)
+        if real in _SHARED_DIRS or real == os.path.realpath(Path.home()):
+            continue  # never the whole of a shared directory (a script's folder on sys.path)
+        if p in entries and _is_checkout(real):
+            continue
+        if os.path.isfile(real):  # a zip on sys.path, an editable single module
+            real_dir = real if real.endswith(".zip") else os.path.dirname(real)
+            if _is_checkout(real_dir):
+                continue
+            real = real if real.endswith(".zip") else real_dir
+            p = p if p.endswith(".zip") else os.path.dirname(os.path.abspath(p))
+        for pair in ([real, real], [real, os.path.abspath(p)]):
+            if pair not in pairs:
+                pairs.append(pair)
+    return sorted(pairs, key=lambda pr: (len(pr[1]), pr[1]))
+
+
+def package_data_dirs(pairs: list[list[str]]) -> list[str]:
+    """This project's data folders inside a bound directory (a non-editable install puts
+    tutor/_data/exercises/*/solution and graders/labs/data in site-packages): hidden."""
+    found = []
+    for _, dst in pairs:
+        for rel in ("tutor/_data", "graders/labs/data"):
+            if os.path.isdir(os.path.join(dst, rel)):
+                found.append(os.path.join(dst, rel))
+    return found
+
+
+def _gpu_devices() -> list[str]:
+    """NVIDIA device nodes (names under /dev) a GPU lab needs; none on a CPU machine."""
+    try:
+        return sorted(n for n in os.listdir("/dev") if n.startswith("nvidia"))
+    except OSError:
+        return []
+
+
 def _classify(rc: int | None, stderr: str, cpu_limit: int, wall_s: float,
               timed_out: bool, disk: bool) -> str | None:
     if timed_out:
@@ -409,16 +509,8 @@ def run_sandboxed(
             uid = _pick_uid()
             _chown_tree(workdir, uid)
             os.chmod(workdir, 0o700)
-            # every parent must be traversable for the run's uid
-            # every parent must be traversable (x, not r) for the run's uid
-            for parent in workdir.parents:
-                st = parent.stat()
-                if st.st_mode & 0o001:
-                    continue
-                if parent in (Path("/"), Path.home()) or st.st_uid != os.geteuid():
-                    raise SandboxError(f"{parent} is closed to the sandbox user; "
-                                       "put the work directory under the temp directory")
-                os.chmod(parent, st.st_mode | 0o001)
+            # its parents need no change on the host: in the run's view they are 0755
+            # directories of a fresh tmpfs (see _init.build_view)
         if readonly_inputs:
             _seal_readonly(workdir, list(readonly_inputs))
         cpu = limits.cpu_s if limits.cpu_s is not None else int(limits.wall_s) + 1
@@ -440,10 +532,13 @@ def run_sandboxed(
         stdout_path = private / "stdout"
         stderr_path = private / "stderr"
         status_path = private / "status.json"
-        hidden = [str(Path(h).resolve()) for h in (hide or [])]
-        keep = [str(workdir), os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)]
+        readonly = interpreter_paths()
+        to_hide: list[str | Path] = [*(hide or []), *package_data_dirs(readonly)]
+        hidden = [str(Path(h).resolve()) for h in to_hide]
+        keep = [str(workdir)] + [src for src, _ in readonly]
         hidden = [h for h in hidden  # never hide the run's own directory or the interpreter
                   if not any((k + "/").startswith(h.rstrip("/") + "/") for k in keep)]
+        (private / "root").mkdir()
         start = time.monotonic()
         ns: list[str] = []
         if isolation.startswith("namespaces"):
@@ -454,10 +549,10 @@ def run_sandboxed(
         cfg = {
             "cmd": cmd, "env": run_env, "workdir": str(workdir), "uid": uid,
             "rlimits": rlimits, "stdout": str(stdout_path), "stderr": str(stderr_path),
-            "status": str(status_path), "hide": hidden, "net_ns": bool(ns), "mount_ns": bool(ns),
-            "interpreter_prefix": os.path.realpath(sys.base_prefix),
+            "status": str(status_path), "net_ns": bool(ns), "mount_ns": bool(ns),
+            "view": {"root": str(private / "root"), "readonly": readonly, "hide": hidden,
+                     "devices": _gpu_devices()},
             "marker": f"{MARKER_VAR}={marker}",
-            "private_dirs": list(PRIVATE_DIRS),
         }
         (private / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
         argv = [*ns, sys.executable, "-I", "-S", str(_INIT), str(private / "config.json")]
@@ -519,11 +614,16 @@ def run_sandboxed(
                 rc = int(st_info["returncode"]) if not (timed_out or disk) else rc
                 maxrss = max(maxrss, int(st_info.get("max_rss_kb", 0)))
                 notes += [str(n) for n in st_info.get("notes", [])]
-            except (ValueError, KeyError, TypeError):
-                notes.append("init status unreadable")
+                started = st_info["started"] is True
+                start_error = str(st_info.get("start_error", ""))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise SandboxError(f"sandbox status unreadable: {exc}") from None
+            if not started:  # the sandbox's own failure, never the submission's exit code
+                raise SandboxError(f"cannot start the run: {start_error[-500:]}")
         elif not (timed_out or disk):
             init_err = (private / "init.err").read_text(encoding="utf-8", errors="replace")
-            raise SandboxError(f"sandbox init failed (rc={rc}): {init_err[-2000:]}")
+            last = (init_err.strip().splitlines() or [""])[-1]
+            raise SandboxError(f"sandbox init failed (rc={rc}): {last[-500:]}")
         limit = limits.output_kb * 1024
         stdout, out_trunc = read_truncated(stdout_path, limit)
         stderr, err_trunc = read_truncated(stderr_path, limit)
@@ -538,4 +638,4 @@ def run_sandboxed(
             stdout_truncated=out_trunc, stderr_truncated=err_trunc,
         )
     finally:
-        shutil.rmtree(private, ignore_errors=True)
+        remove_tree(private)
