@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import inspect
 import json
+import math
 import os
 import re
 import shutil
@@ -38,6 +39,7 @@ from graders.rubric.report import (
     concept_evidence,
     load_weights,
     mastery_evidence,
+    safe_text,
 )
 from graders.rubric.writers import render
 from graders.sandbox import (
@@ -45,6 +47,7 @@ from graders.sandbox import (
     SandboxError,
     copy_allowlisted,
     hash_tree,
+    remove_tree,
     run_sandboxed,
     snapshot_tree,
 )
@@ -147,12 +150,42 @@ def _read_doc(submission: Path, names: tuple[str, ...]) -> tuple[dict[str, Any] 
 
         try:
             data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
-        except (ValueError, RecursionError, yaml.YAMLError) as exc:
+        except (ValueError, RecursionError, MemoryError, yaml.YAMLError) as exc:
             return None, f"{name}: cannot be parsed ({type(exc).__name__})"
         if not isinstance(data, dict):
             return None, f"{name}: the top level must be a mapping"
+        if _too_deep(data, _MAX_DOC_DEPTH):
+            return None, f"{name}: nested deeper than {_MAX_DOC_DEPTH} levels"
         return data, ""
     return None, "missing"
+
+
+_MAX_DOC_DEPTH = 16
+"""Deepest nesting accepted in answers/design files (a 600-deep file is refused, not read)."""
+
+
+def _too_deep(data: Any, limit: int) -> bool:
+    """Whether ``data`` nests containers deeper than ``limit`` (explicit stack, no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        obj, depth = stack.pop()
+        if isinstance(obj, (dict, list)):
+            if depth >= limit:
+                return True
+            stack += [(v, depth + 1) for v in (obj.values() if isinstance(obj, dict) else obj)]
+    return False
+
+
+def _number(value: Any, low: float, high: float) -> float | None:
+    """``value`` as a float when it is a real number (not a bool), finite and within
+    [low, high]; None otherwise (a list, a string, 10**400, NaN ...)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) and low <= number <= high else None
 
 
 def _bank_question(qid: str, course_yaml: Path | None) -> Any:
@@ -223,6 +256,8 @@ def _analysis_lines(spec: Any, submission: Path, course_yaml: Path | None, seed:
     return lines
 
 
+_MAX_DESIGN_INT = 1_000_000
+"""Largest integer design field (GPUs, rank, batch, sequence length) the estimator is given."""
 _DESIGN_KEYS = {
     "method": str, "gpus": int, "precision": str, "optimizer": str, "zero": int,
     "offload": str, "rank": int, "lora_targets": str, "batch": int, "seq_len": int,
@@ -253,31 +288,44 @@ def _design_line(spec: Any, submission: Path, lang: str = "en") -> list[CheckLin
         why = msg("no_design", lang) if problem == "missing" else problem
         return [CheckLine(**base, points=0.0, status="fail", message=why)]
     cons = dc.constraints
-    try:
-        params_b = float(cons.get("model_params_b", design.get("params_b", 0)))
+    try:  # the lab's own constraints (grader-owned: a bad value is the grader's error)
+        fixed_params = cons.get("model_params_b")
         mem = float(cons.get("gpu_memory_gb", 80))
         max_gpus = int(cons.get("gpus", 1))
+        fixed = None if fixed_params is None else float(fixed_params)
     except (TypeError, ValueError):
         return [CheckLine(**base, points=0.0, status="error",
                           message=msg("bad_constraints", lang))]
+    if fixed is None:  # the submission names the model size: a value it controls
+        params = _number(design.get("params_b", 0), 0.0, 1e5)
+        if params is None:
+            return [CheckLine(**base, points=0.0, status="fail",
+                              message=msg("bad_field", lang, key="params_b", typ="number"))]
+        params_b = params
+    else:
+        params_b = fixed
     kwargs: dict[str, Any] = {}
     for key, typ in _DESIGN_KEYS.items():
         if key in design:
             value = design[key]
-            if typ is int and isinstance(value, bool) or not isinstance(value, typ):
+            bad = typ is int and isinstance(value, bool) or not isinstance(value, typ)
+            if not bad and typ is int:
+                bad = not 0 <= value <= _MAX_DESIGN_INT  # 10**400 gpus is not a design
+            if not bad and typ is str:
+                bad = len(value) > 200
+            if bad:
                 return [CheckLine(**base, points=0.0, status="fail",
                                   message=msg("bad_field", lang, key=key, typ=typ.__name__))]
             kwargs[key] = value
     try:
         est = estimate(Setup(params=params_b * 1e9, **kwargs))
-    except (EstimateError, TypeError) as exc:
+    except (EstimateError, TypeError, ValueError, OverflowError) as exc:
         return [CheckLine(**base, points=0.0, status="fail", message=msg("impossible", lang, why=exc))]
     gb = est.gpu_bytes / GB
     gpus_ok = est.setup["gpus"] <= max_gpus
     fits = gb <= mem and gpus_ok
-    claimed = design.get("estimated_gb")
-    claim_ok = (isinstance(claimed, (int, float)) and not isinstance(claimed, bool)
-                and gb > 0 and abs(float(claimed) - gb) <= 0.15 * gb)
+    claimed = _number(design.get("estimated_gb"), 0.0, 1e9)  # a list, NaN, 10**400: no claim
+    claim_ok = claimed is not None and gb > 0 and abs(claimed - gb) <= 0.15 * gb
     points = dc.points * ((0.7 if fits else 0.0) + (0.3 if fits and claim_ok else 0.0))
     text = msg("design", lang, gb=gb, gpus=est.setup["gpus"], mem=mem, max_gpus=max_gpus,
                verdict=msg("fits" if fits else "no_fit", lang))
@@ -431,7 +479,7 @@ def grade_submission(
                 cmd += ["--data", "data"]
                 inputs["data"] = data_dir
             hide = [lab_dir, _REPO / "tests", _REPO / "exercises", _PKG_ROOT / "labs" / "data",
-                    submission.resolve()]
+                    _PKG_ROOT.parent / "tutor" / "_data", submission.resolve()]
             if heldout is not None:
                 hide.append(heldout)
             if learner_db:
@@ -480,24 +528,28 @@ def grade_submission(
         if broken:  # "error" = the grader could not evaluate the check: not the learner's fault
             messages.insert(0, msg("could_not_eval", lang, ids=", ".join(broken)))
         return Report(lab_id=spec.id, submission=name,
-                      status="grader_error" if broken else "graded", total=total,
+                      status="grader_error" if broken else "graded",
+                      total=None if broken else total,
                       buckets=buckets, checks=lines, run=run_info, messages=messages, seed=seed,
                       execution_time=round(time.monotonic() - t0, 3),
                       grader_version=graders.__version__, lang=lang)
     except Exception as exc:  # noqa: BLE001 - whatever broke in the grader, report it
         cause = exc.__cause__ if isinstance(exc, _CheckerBroke) and exc.__cause__ else exc
-        detail = "".join(traceback.format_exception_only(type(cause), cause)).strip()
+        detail = " ".join("".join(traceback.format_exception_only(type(cause), cause)).split())
         err_lines = _zero_lines(spec, msg("not_graded_error", lang), lang, status="error")
-        total, buckets = aggregate(err_lines, load_weights(None), {"concepts": "grader error"})
-        return Report(lab_id=spec.id, submission=name, status="grader_error", total=0.0,
+        _, buckets = aggregate(err_lines, load_weights(None), {"concepts": "grader error"})
+        return Report(lab_id=spec.id, submission=name, status="grader_error", total=None,
                       buckets=buckets, checks=err_lines, run=run_info,
                       messages=[msg("grader_error", lang, detail=detail[:500]), *messages], seed=seed,
                       execution_time=round(time.monotonic() - t0, 3),
                       grader_version=graders.__version__, lang=lang)
     finally:
         if keep_dir is not None:
-            shutil.copytree(base, keep_dir, dirs_exist_ok=True, symlinks=True)
-        shutil.rmtree(base, ignore_errors=True)
+            try:
+                shutil.copytree(base, keep_dir, dirs_exist_ok=True, symlinks=True)
+            except (OSError, RecursionError, shutil.Error):
+                pass  # a debugging copy; never worth losing the report for
+        remove_tree(base)
 
 
 class _CheckerBroke(Exception):
@@ -537,8 +589,15 @@ _CSV_COLUMNS = ["submission", "total", "concepts", "implementation", "analysis",
 
 
 def _csv_cell(value: object) -> str:
-    text = " ".join(str(value).split())
+    text = " ".join(safe_text(str(value)).split())
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # no spreadsheet formulas
+
+
+def _error_report(lab: str, submission: str, exc: BaseException, lang: str = "en") -> Report:
+    """The report of a submission the grader could not grade: no total, a one-line cause."""
+    cause = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+    return Report(lab_id=lab, submission=submission, status="grader_error", total=None,
+                  buckets=[], checks=[], messages=[msg("grader_error", lang, detail=cause)], lang=lang)
 
 
 def grade_batch(batch_dir: Path, lab: Path | str, *, out_csv: Path, jobs: int = 1,
@@ -558,17 +617,23 @@ def grade_batch(batch_dir: Path, lab: Path | str, *, out_csv: Path, jobs: int = 
         try:
             return grade_submission(sub, lab_dir, **kwargs)
         except Exception as exc:  # noqa: BLE001 - one broken grading must not stop the batch
-            return Report(lab_id=str(lab), submission=sub.name, status="grader_error",
-                          total=0.0, buckets=[], checks=[],
-                          messages=[f"grader error: {type(exc).__name__}: {exc}"[:500]])
+            return _error_report(str(lab), sub.name, exc, kwargs.get("lang", "en"))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         reports = list(pool.map(one, subs))
     rows = []
-    for sub, rep in zip(subs, reports, strict=True):
-        (reports_dir / f"{sub.name}.{_EXT.get(fmt, 'json')}").write_text(render(rep, fmt),
-                                                                         encoding="utf-8")
-        cells: dict[str, object] = {"submission": sub.name, "total": f"{rep.total:g}",
+    for i, (sub, rep) in enumerate(zip(subs, reports, strict=True)):
+        out = reports_dir / f"{safe_text(sub.name)}.{_EXT.get(fmt, 'json')}"
+        try:
+            out.write_text(render(rep, fmt), encoding="utf-8")
+        except Exception as exc:  # noqa: BLE001 - one report must not lose the gradebook
+            rep = reports[i] = _error_report(str(lab), sub.name, exc, kwargs.get("lang", "en"))
+            try:
+                out.write_text(render(rep, fmt), encoding="utf-8")
+            except OSError as exc2:
+                raise GraderError(f"cannot write {out}: {exc2.strerror or exc2}") from None
+        total = "" if rep.total is None else f"{rep.total:g}"  # a grader error has no total
+        cells: dict[str, object] = {"submission": sub.name, "total": total,
                                     "status": rep.status, "message": rep.summary_message}
         for b in rep.buckets:
             cells[b.id] = f"{100 * b.fraction:.1f}" if b.evidence else ""

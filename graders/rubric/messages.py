@@ -64,6 +64,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "mastery_seen": {"en": "P(known) {p:.2f}, {state}", "zh-TW": "掌握機率 P(known) {p:.2f}，{state}"},
     # Markdown report
     "md_total": {"en": "Total", "zh-TW": "總分"},
+    "md_not_scored": {"en": "none: grader error, this submission was not graded",
+                      "zh-TW": "無：評分器錯誤，此提交未被評分"},
     "md_bucket": {"en": "Bucket", "zh-TW": "評分類別"},
     "md_weight": {"en": "Weight", "zh-TW": "權重"},
     "md_points": {"en": "Points", "zh-TW": "得分"},

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -105,8 +106,9 @@ class Report:
     """Submission name (its directory name)."""
     status: ReportStatus
     """graded (whatever the score) or grader_error (the grader broke; not the learner's fault)."""
-    total: float
-    """Weighted total, 0..100, over the buckets with evidence."""
+    total: float | None
+    """Weighted total, 0..100, over the buckets with evidence; None when status is
+    grader_error (a run the grader could not perform is never scored)."""
     buckets: list[BucketScore]
     """Per-bucket scores in rubric order."""
     checks: list[CheckLine]
@@ -137,25 +139,77 @@ class Report:
         return f"failed: {', '.join(failed)}" if failed else "all checks passed"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (non-finite numbers and odd types in details become strings)."""
-        d = asdict(self)
-        for b, src in zip(d["buckets"], self.buckets, strict=True):
-            b["fraction"] = round(src.fraction, 6)
-        clean = _jsonable(d)
+        """JSON-ready form: non-finite numbers and odd types become strings, strings are made
+        safe (see :func:`safe_text`), and nothing recurses on data a submission shaped (a
+        600-deep list in ``details`` is cut at :data:`MAX_DETAIL_DEPTH`)."""
+        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["buckets"] = [{**{f.name: getattr(b, f.name) for f in fields(b)},
+                         "fraction": round(b.fraction, 6)} for b in self.buckets]
+        d["checks"] = [{f.name: getattr(c, f.name) for f in fields(c)} for c in self.checks]
+        d["run"] = {f.name: getattr(self.run, f.name) for f in fields(self.run)}
+        clean = jsonable(d)
         assert isinstance(clean, dict)
         return clean
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else str(obj)
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    return str(obj)
+MAX_DETAIL_DEPTH = 12
+"""Nesting kept in a report's data; deeper containers are replaced by a marker."""
+MAX_DETAIL_ITEMS = 10_000
+"""Containers and values kept in all; the rest is replaced by a marker."""
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                     "\u2066-\u2069\ud800-\udfff]")
+"""C0 (but tab and newline) and C1 controls (U+009B is an 8-bit CSI), bidi controls, and
+lone surrogates (a file name that is not UTF-8): never raw in a report."""
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every :data:`_UNSAFE` character written as a visible ``\\uXXXX`` escape,
+    so that a report is valid UTF-8 and shows what a submission tried."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def jsonable(obj: Any) -> Any:
+    """A JSON-ready copy of ``obj``, built with an explicit stack (no recursion), at most
+    :data:`MAX_DETAIL_DEPTH` deep and :data:`MAX_DETAIL_ITEMS` items; containers are never
+    passed to ``str`` (whose repr would recurse)."""
+    budget = [MAX_DETAIL_ITEMS]
+
+    def leaf(v: Any) -> Any:
+        if isinstance(v, bool) or v is None:
+            return v
+        if isinstance(v, int):
+            return v if abs(v) < 2**63 else safe_text(f"<integer of {v.bit_length()} bits>")
+        if isinstance(v, float):
+            return v if math.isfinite(v) else str(v)
+        if isinstance(v, str):
+            return safe_text(v[:100_000])
+        if isinstance(v, (dict, list, tuple, set)):
+            return "<too deep>"
+        return safe_text(str(v)[:1000])
+
+    def container(v: Any, depth: int) -> Any:
+        """A fresh empty container for ``v`` (or a leaf), and its items to fill in."""
+        budget[0] -= 1
+        if budget[0] < 0:
+            return "<cut>", []
+        if isinstance(v, dict) and depth < MAX_DETAIL_DEPTH:
+            items = [(safe_text(k if isinstance(k, str) else str(leaf(k))), x)
+                     for k, x in v.items()]
+            out_d: dict[str, Any] = dict.fromkeys(k for k, _ in items)  # keeps the key order
+            return out_d, [(out_d, k, x) for k, x in items]
+        if isinstance(v, (list, tuple)) and depth < MAX_DETAIL_DEPTH:
+            out_l: list[Any] = [None] * len(v)
+            return out_l, [(out_l, i, x) for i, x in enumerate(v)]
+        return leaf(v), []
+
+    top, todo = container(obj, 0)
+    stack = [(item, 1) for item in todo]
+    while stack:
+        (parent, key, value), depth = stack.pop()
+        made, items = container(value, depth)
+        parent[key] = made
+        stack += [(item, depth + 1) for item in items]
+    return top
 
 
 def load_weights(course_yaml: Path | None) -> dict[str, float]:

@@ -14,14 +14,19 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
 from graders.rubric.messages import msg
-from graders.rubric.report import Report
+from graders.rubric.report import Report, safe_text
 
 FORMATS: tuple[str, ...] = ("json", "gradescope", "junit", "md")
 _XML_BAD = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _xml_text(text: str) -> str:
-    return _XML_BAD.sub("\ufffd", text)
+    return _XML_BAD.sub("\ufffd", safe_text(text))
+
+
+def _total(report: Report) -> str:
+    """The total for a human (never a number for a grader error)."""
+    return f"{report.total:g}" if report.total is not None else "none"
 
 
 def to_json(report: Report) -> str:
@@ -31,28 +36,36 @@ def to_json(report: Report) -> str:
 
 def to_gradescope(report: Report) -> str:
     """Gradescope autograder ``results.json``: top-level score is the weighted total (0..100)."""
+    scored = report.total is not None and report.status == "graded"
     tests = []
     for c in report.checks:
-        tests.append({
-            "name": c.title,
-            "number": c.id,
+        test: dict[str, object] = {
+            "name": safe_text(c.title),
+            "number": safe_text(c.id),
             "score": round(c.points, 4),
             "max_score": round(c.max_points, 4),
             "status": "passed" if c.status == "pass" else "failed",
-            "output": c.message + (" (not graded)" if c.status == "not_graded" else ""),
+            "output": safe_text(c.message) + (" (not graded)" if c.status == "not_graded" else ""),
             "tags": [c.bucket],
             "visibility": "visible",
-        })
+        }
+        if not scored:  # Gradescope sums test scores when "score" is absent: carry none
+            del test["score"]
+        tests.append(test)
     lines = [f"{b.id}: {b.points:g}/{b.max_points:g} (weight {b.weight:g} %)"
              if b.evidence else f"{b.id}: {b.note or 'no evidence'}" for b in report.buckets]
-    out = {
+    out: dict[str, object] = {
         "score": report.total,
         "execution_time": round(report.execution_time, 3),
-        "output": "\n".join([*report.messages, *lines]),
+        "output": safe_text("\n".join([*report.messages, *lines])),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
     }
+    if not scored:
+        del out["score"]
+        out["output"] = safe_text("\n".join([msg("md_not_scored", report.lang),
+                                             *report.messages]))
     return json.dumps(out, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -69,7 +82,7 @@ def to_junit(report: Report) -> str:
     })
     props = ET.SubElement(suite, "properties")
     for key, value in [("submission", report.submission), ("status", report.status),
-                       ("total", f"{report.total:g}"), ("seed", str(report.seed)),
+                       ("total", _total(report)), ("seed", str(report.seed)),
                        *[(f"bucket.{b.id}", f"{b.points:g}/{b.max_points:g}" if b.evidence
                           else "no evidence") for b in report.buckets]]:
         ET.SubElement(props, "property", {"name": key, "value": _xml_text(value)})
@@ -92,13 +105,17 @@ def to_junit(report: Report) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-"""Control characters (terminal escapes included) never reach a Markdown report."""
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|#~])")
+"""Markdown punctuation a submission could use to render an image, a link, bold text (a
+forged "**Total: 100 / 100**") or to leave a table cell; ``<`` and ``&`` go through html."""
 
 
 def _md(text: str) -> str:
-    text = _CONTROL.sub("\ufffd", text)
-    text = html.escape(text, quote=False).replace("|", "\\|").replace("`", "\\`")
+    """``text`` as one inert line of a Markdown table cell: controls, bidi and lone
+    surrogates escaped (safe_text), HTML escaped, Markdown punctuation backslashed, newlines
+    folded."""
+    text = html.escape(safe_text(text), quote=False)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
     return " ".join(text.split())
 
 
@@ -109,8 +126,10 @@ def to_markdown(report: Report) -> str:
     def m(key: str, **kw: object) -> str:
         return msg(key, lang, **kw)
 
-    out = [f"# {_md(report.lab_id)}: {_md(report.submission)}", "",
-           f"**{m('md_total')}: {report.total:g} / 100** ({report.status})", ""]
+    total = (f"**{m('md_total')}: {report.total:g} / 100** ({report.status})"
+             if report.total is not None else
+             f"**{m('md_total')}: {m('md_not_scored')}** ({report.status})")
+    out = [f"# {_md(report.lab_id)}: {_md(report.submission)}", "", total, ""]
     for line in report.messages:
         out.append(f"> {_md(line)}")
     if report.messages:

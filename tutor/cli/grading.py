@@ -146,7 +146,9 @@ def _engine_mastery(args: Any, db: str | None) -> dict[str, dict[str, Any]] | No
 
 
 def grade_command(args: argparse.Namespace) -> int:
-    """`tutor grade`: 0 report written, 1 grader failure, 2 bad command line / unknown lab."""
+    """`tutor grade`: 0 report written, 1 grader failure (a report with status grader_error,
+    or any in a batch: the batch still grades the rest and writes the gradebook), 2 bad command
+    line / unknown lab."""
     from graders.grade import GraderError, grade_batch, grade_to_file, resolve_lab
 
     lang = getattr(args, "lang", "en") or "en"
@@ -189,7 +191,7 @@ def grade_command(args: argparse.Namespace) -> int:
                                   curriculum=getattr(args, "curriculum", None))
             print(_m("batch_done", lang, path=args.out, n=summary.count,
                      errors=summary.grader_errors, wall=summary.wall_s), file=sys.stderr)
-            return 1 if summary.count and summary.grader_errors == summary.count else 0
+            return 1 if summary.grader_errors else 0  # the gradebook is written either way
         report, text = grade_to_file(target, lab_dir, seed=args.seed, timeout=args.timeout,
                                      fmt=args.format, out=Path(args.out) if args.out else None,
                                      learner_db=db, learner=args.learner, lang=lang,
