@@ -315,6 +315,8 @@ def _child(cfg: dict[str, Any], out_fd: int, err_fd: int, started_fd: int) -> No
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
+        elif cfg.get("mount_ns"):
+            _unprivileged_in_nested_userns()
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
@@ -330,6 +332,27 @@ def _child(cfg: dict[str, Any], out_fd: int, err_fd: int, started_fd: int) -> No
             os.write(started_fd, f"{type(exc).__name__}: {exc}"[:1000].encode("utf-8", "replace"))
         finally:
             os._exit(127)
+
+
+CLONE_NEWUSER = 0x10000000
+NESTED_ID = 1000
+"""The run's uid/gid inside its nested user namespace (namespaces+userns mode)."""
+
+
+def _unprivileged_in_nested_userns() -> None:
+    """Without a private uid (namespaces+userns), the child is root of the user namespace that
+    owns the view's mounts: it could remount them read-write (the grader's own venv) or undo
+    them. So it enters one more user namespace where it is an ordinary uid; the mounts belong
+    to the parent namespace, and exec as a non-root uid clears every capability."""
+    libc = _libc()
+    if libc.unshare(CLONE_NEWUSER) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER) for the run")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{NESTED_ID} 0 1"),
+                       ("gid_map", f"{NESTED_ID} 0 1")):
+        with open(f"/proc/self/{name}", "w", encoding="ascii") as fh:
+            fh.write(text)
+    os.setgid(NESTED_ID)
+    os.setuid(NESTED_ID)
 
 
 def main() -> int:
