@@ -1,11 +1,12 @@
 """Sandbox init: pid 1 of the sandbox's namespaces (trusted code, stdlib only).
 
 Run by the grader as ``python -I -S _init.py CONFIG`` inside
-``unshare --pid --fork --kill-child --net --mount --mount-proc``. As root inside the new
-namespaces it brings loopback up (torch.distributed needs it), hides the paths the submission
-must not read (tmpfs / /dev/null over them), keeps the interpreter reachable, then forks the
-submission's process: rlimits, no supplementary groups, an unprivileged uid/gid, no_new_privs,
-exec. As pid 1 it reaps every orphan; when the submission's main process ends it SIGKILLs every
+``unshare --pid --fork --kill-child --net --mount --mount-proc --ipc``. As root inside the new
+namespaces it brings loopback up (torch.distributed needs it), builds the run's allow-list view
+of the filesystem and pivots into it (:func:`build_view`; any failure: exit before the
+submission starts), then forks the submission's process: rlimits, no supplementary groups, an
+unprivileged uid/gid (or an ordinary uid of a nested user namespace), no_new_privs, exec; a
+close-on-exec pipe tells a failed exec from the submission's own exit code. As pid 1 it reaps every orphan; when the submission's main process ends it SIGKILLs every
 other process of the namespace (``kill(-1)`` from pid 1 reaches all of them) and writes a status
 file the submission cannot touch. If this process dies, the kernel kills the whole namespace.
 

@@ -4,21 +4,25 @@ Isolation, strongest first (the first that works on this machine is used and rec
 :attr:`SandboxResult.isolation`):
 
 ``namespaces+uid``
-    The grader is root: ``unshare --pid --fork --kill-child --net --mount --mount-proc`` with the
-    trusted init ``_init.py`` as pid 1; loopback only; hidden paths covered by tmpfs; the
-    submission runs as a fresh unprivileged uid/gid (one per run, so RLIMIT_NPROC counts only
-    this run's processes) with no_new_privs. When pid 1 exits, the kernel kills every process of
-    the namespace, so a double-forked daemon cannot outlive the run.
+    The grader is root: ``unshare --pid --fork --kill-child --net --mount --mount-proc --ipc``
+    with the trusted init ``_init.py`` as pid 1; loopback only; an allow-list view of the
+    filesystem (the interpreter's paths, system directories, the run directory: see
+    ``_init.build_view`` and :func:`interpreter_paths`); the submission runs as a fresh
+    unprivileged uid/gid (one per run, so RLIMIT_NPROC counts only this run's processes) with
+    no_new_privs. When pid 1 exits, the kernel kills every process of the namespace, so a
+    double-forked daemon cannot outlive the run.
 ``namespaces+userns``
-    Not root but unprivileged user namespaces work: same namespaces, the submission keeps the
-    grader's uid (mapped to root inside, without power outside).
+    Not root but unprivileged user namespaces work: same namespaces and view; the submission
+    runs as an ordinary uid of a nested user namespace (no capability over the view's mounts).
 ``rlimits+session``
     Neither: a new session and process group with rlimits; at the end the group is killed and
     /proc is scanned for processes that carry this run's marker in their environment.
 
 In every mode: RLIMIT_CPU/AS/FSIZE/NOFILE/NPROC (NPROC only with a private uid), a wall-clock
 limit, a disk quota on the work directory checked while it runs, stdout/stderr captured to files
-and truncated, and the whole process tree killed at the end.
+and truncated, and the whole process tree killed at the end. Fail closed: when the view cannot
+be built or the command cannot be executed, :class:`SandboxError` is raised (never a
+:class:`SandboxResult` with exit code 126/127 that could be mistaken for the submission's).
 """
 
 from __future__ import annotations
@@ -486,9 +490,10 @@ def run_sandboxed(
     ``workdir`` must already hold the submission's allowed files; the run may write anywhere in
     it. ``env`` is added to a minimal clean environment (nothing of the grader's leaks in).
     ``readonly_inputs`` (name in workdir -> grader path) are copied in and made root-owned and
-    read-only. ``hide`` lists paths (solutions, held-out data, the grader's files) made
-    unreadable where a mount namespace is available. Raises :class:`SandboxError` only when the
-    sandbox itself fails; everything the submission does ends in a :class:`SandboxResult`.
+    read-only. ``hide`` lists paths (solutions, held-out data, the grader's files) covered
+    inside the view when a bound directory holds them. Raises :class:`SandboxError` only when
+    the sandbox itself fails (including: the view cannot be built, ``cmd[0]`` cannot be
+    executed); everything the submission does ends in a :class:`SandboxResult`.
     """
     workdir = Path(workdir).resolve()
     if not workdir.is_dir():
