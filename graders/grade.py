@@ -21,6 +21,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -402,6 +403,40 @@ def _call_checks(fn: ChecksFn, spec: Any, snap: Path, pristine: Path, heldout: P
     return list(fn(spec, snap, pristine, heldout, seed))
 
 
+CHECKER_TIMEOUT_S = 1800.0
+"""Wall-clock bound on a lab's whole checker (a checker's own evaluation has its own, shorter
+timeout, e.g. Lab-1.1's ``checker_timeout_s``); past it the report is a grader error."""
+
+
+class CheckerTimeout(Exception):
+    """The lab's checker did not finish within :data:`CHECKER_TIMEOUT_S`."""
+
+
+def _bounded_checks(fn: ChecksFn, spec: Any, snap: Path, pristine: Path, heldout: Path | None,
+                    seed: int, data_dir: Path | None) -> list[Any]:
+    """:func:`_call_checks` in a daemon thread, waited for at most :data:`CHECKER_TIMEOUT_S`:
+    a checker stuck on an artifact (a million tensors, a hang) fails closed. The thread cannot
+    be killed and is abandoned, its result ignored."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["results"] = _call_checks(fn, spec, snap, pristine, heldout, seed, data_dir)
+        except Exception as exc:  # noqa: BLE001 - handed to the caller below
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="lab-checker", daemon=True)
+    worker.start()
+    worker.join(CHECKER_TIMEOUT_S)
+    if worker.is_alive():
+        raise CheckerTimeout(f"the lab's checker did not finish in {CHECKER_TIMEOUT_S:g} s")
+    if "error" in box:
+        raise box["error"]
+    if "results" not in box:
+        raise RuntimeError("the lab's checker ended without a result")
+    return list(box["results"])
+
+
 def grade_submission(
     submission_dir: Path | str,
     lab: Path | str,
@@ -506,7 +541,7 @@ def grade_submission(
             # 4. lab checks on the snapshot, in the grader
             fn = checks_fn or _default_checks()
             try:
-                results = _call_checks(fn, spec, snap, pristine, heldout, seed, data_dir)
+                results = _bounded_checks(fn, spec, snap, pristine, heldout, seed, data_dir)
                 lines += _lines_from_checks(spec, results, lang)
             except Exception as exc:  # noqa: BLE001 - the checker broke: grader error
                 raise _CheckerBroke(exc) from exc

@@ -360,3 +360,15 @@ def test_markdown_cells_are_inert() -> None:
     for line in md.splitlines():
         if line.startswith("| fitted line"):
             assert line.count(" | ") == 4  # the cell did not split the table row
+
+
+def test_checker_timeout_is_a_grader_error(tmp_path: Path, private_tmp: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    def stuck(*_: object) -> list[object]:
+        time.sleep(5)
+        return []
+
+    monkeypatch.setattr("graders.grade.CHECKER_TIMEOUT_S", 0.5)
+    r = grade_submission(SOLUTION, LAB, checks_fn=stuck)
+    assert r.status == "grader_error" and r.total is None
+    assert "did not finish" in r.messages[0]
