@@ -372,3 +372,49 @@ def test_checker_timeout_is_a_grader_error(tmp_path: Path, private_tmp: Path,
     r = grade_submission(SOLUTION, LAB, checks_fn=stuck)
     assert r.status == "grader_error" and r.total is None
     assert "did not finish" in r.messages[0]
+
+
+@needs_ns
+def test_escape_attempts_held(tmp_path: Path, private_tmp: Path) -> None:
+    """Writes outside the run directory (the interpreter's site-packages included: no planted
+    .pth), a hard link to a host file, signals to the grader, the host's loopback: all fail."""
+    import socket
+    import sysconfig
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    site_dir = sysconfig.get_path("purelib")
+    sub = _submission(tmp_path, ARGS + f"""
+import signal, socket
+for path in ["/PWN", "/usr/PWN", {site_dir + "/zz-planted.pth"!r}, "/etc/PWN", "/proc/PWN"]:
+    try:
+        open(path, "w").write("import os; os.system('touch /tmp/OWNED')\\n")
+        print("WROTE", path)
+    except OSError as exc:
+        print("denied", path, type(exc).__name__)
+try:
+    os.link("/etc/passwd", os.path.join(a.out, "passwd"))
+    print("LINKED")
+except OSError as exc:
+    print("denied link", type(exc).__name__)
+try:
+    os.kill({os.getpid()}, signal.SIGKILL)
+    print("SIGNALLED")
+except OSError as exc:
+    print("denied kill", type(exc).__name__)
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2)
+    print("CONNECTED")
+except OSError as exc:
+    print("denied connect", type(exc).__name__)
+""" + GOOD)
+    try:
+        r = _grade(sub)
+    finally:
+        listener.close()
+    out = r.run.stdout_tail
+    assert out.count("denied") == 8, out
+    assert not Path(site_dir, "zz-planted.pth").exists()
+    assert _impl(r) == 25
