@@ -418,3 +418,22 @@ except OSError as exc:
     assert out.count("denied") == 8, out
     assert not Path(site_dir, "zz-planted.pth").exists()
     assert _impl(r) == 25
+
+
+def test_interpreter_paths_keep_the_stack_not_the_repository(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site_dir = tmp_path / "env" / "lib" / "python3.11" / "site-packages"
+    editable = tmp_path / "src" / "peft" / "src"
+    clone = tmp_path / "clone"
+    for d in (site_dir, editable / "peft", clone / ".git"):
+        d.mkdir(parents=True)
+    (site_dir / "__editable___peft_0_1_finder.py").write_text(
+        f"import sys\nMAPPING: dict[str, str] = {{'peft': {str(editable / 'peft')!r}}}\n",
+        encoding="utf-8")
+    monkeypatch.setattr(sys, "path", [str(ROOT), str(ROOT / "tests"), str(site_dir),
+                                      str(clone), "/tmp", ""])
+    dsts = [dst for _, dst in runner.interpreter_paths()]
+    assert str(site_dir) in dsts and str(editable / "peft") in dsts
+    assert str(ROOT) not in dsts and str(ROOT / "tests") not in dsts  # the checkout
+    assert str(clone) not in dsts and "/tmp" not in dsts
+    assert os.path.realpath(sys.base_prefix) in dsts

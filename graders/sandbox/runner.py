@@ -382,6 +382,36 @@ def _is_checkout(path: str) -> bool:
         here = parent
 
 
+_NOT_LIBRARY_ROOTS = ("/usr/", "/lib", "/bin/", "/sbin/", "/tmp/", "/var/tmp/", "/dev/",
+                      "/proc/", "/run/", "/sys/", "/etc/")
+
+
+def _library_dirs() -> list[str]:
+    """Directories of the shared libraries this interpreter has loaded (from /proc/self/maps)
+    that the system directories do not cover: libpython and its dependencies of a conda env,
+    Homebrew or a Nix store path. /nix/store is taken whole when the interpreter lives there
+    (its dependencies are other store paths)."""
+    found: list[str] = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
+            lines = fh.read(1 << 22).splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        parts = line.split(None, 5)
+        path = parts[5].strip() if len(parts) == 6 else ""
+        if not path.startswith("/") or ".so" not in os.path.basename(path):
+            continue
+        if path.startswith("/nix/store/"):
+            path = "/nix/store/x"
+        elif path.startswith(_NOT_LIBRARY_ROOTS):
+            continue
+        d = os.path.dirname(path)
+        if d not in found and os.path.isdir(d):
+            found.append(d)
+    return found
+
+
 def _editable_targets(site_dir: str) -> list[str]:
     """Paths named by setuptools' editable finders (``__editable___*_finder.py`` MAPPING)."""
     found: list[str] = []
@@ -411,18 +441,20 @@ def interpreter_paths() -> list[list[str]]:
     (a .git, or this project's own sources) is left out: the run never sees the repository."""
     named: list[str] = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
                         os.path.dirname(os.path.realpath(sys.executable))]
+    libs = _library_dirs()
     entries = [p for p in sys.path if p and os.path.isabs(p)]
     for p in list(entries):
         if p.endswith(("site-packages", "dist-packages")):
             entries += _editable_targets(p)
     pairs: list[list[str]] = []
-    for p in named + entries:
+    checked = set(entries) | set(libs)  # found, not named by the interpreter: may be a checkout
+    for p in named + libs + entries:
         if not os.path.exists(p):
             continue
         real = os.path.realpath(p)
         if real in _SHARED_DIRS or real == os.path.realpath(Path.home()):
             continue  # never the whole of a shared directory (a script's folder on sys.path)
-        if p in entries and _is_checkout(real):
+        if p in checked and _is_checkout(real):
             continue
         if os.path.isfile(real):  # a zip on sys.path, an editable single module
             real_dir = real if real.endswith(".zip") else os.path.dirname(real)
