@@ -1,5 +1,7 @@
 """Export a learner's logs: ``csv`` (the raw attempt log), ``jsonl`` (attempts, events and the
-fsrs review logs, one JSON object per line with a ``type``), ``pybkt`` (the BKT observations the
+fsrs review logs, one JSON object per line with a ``type``, then the engine's summary at export
+time: ``mastery`` per concept, ``pacing`` and ``lab`` grade reports, which ``tutor class report``
+reads), ``pybkt`` (the BKT observations the
 engine used, in pyBKT's columns ``order_id,user_id,skill_name,correct``: one row per first
 attempt and concept, after resets; a hint counts as 0).
 
@@ -73,4 +75,25 @@ def export_text(engine: Engine, learner: str, fmt: ExportFormat | str) -> str:
             d = dict(log.to_dict())
             buf.write(json.dumps({"type": "review", "learner": learner, "concept": concept, **d},
                                  ensure_ascii=False) + "\n")
+        _write_summary(buf, engine, learner)
     return buf.getvalue()
+
+
+def _write_summary(buf: io.StringIO, engine: Engine, learner: str) -> None:
+    """The engine's view at export time: what ``tutor class report`` aggregates over a class."""
+    def line(obj: dict[str, object]) -> None:
+        buf.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+    for c in engine.mastery(learner).values():
+        line({"type": "mastery", "learner": learner, "concept": c.concept,
+              "p_known": round(c.p_known, 6), "state": c.state, "attempts": c.attempts})
+    pace = engine.pacing(learner)
+    line({"type": "pacing", "learner": learner, "plan_day": pace.plan_day,
+          "expected_day": pace.expected_day, "days_ahead": pace.days_ahead,
+          "hours_left": pace.hours_left, "finished": pace.finished,
+          "start_date": pace.start_date.isoformat()})
+    for r in engine.store.grade_reports(engine.learner(learner).id):
+        buckets = r.payload.get("buckets") if isinstance(r.payload, dict) else None
+        line({"type": "lab", "learner": learner, "lab_id": r.lab_id, "score": r.score,
+              "passed": r.passed, "created_at": r.created_at.isoformat(),
+              "buckets": buckets if isinstance(buckets, list) else []})
