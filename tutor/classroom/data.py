@@ -13,7 +13,6 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ class ClassDataError(Exception):
     """Nothing usable could be read (no file, or none parsed)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Attempt:
     """One logged answer (the export's ``attempt`` record)."""
 
@@ -51,8 +50,8 @@ class Attempt:
     """Hints revealed before answering."""
     duration_s: float | None
     """Seconds spent, when the front end measured it."""
-    created_at: datetime | None
-    """When it was recorded."""
+    created_at: str | None
+    """When it was recorded (ISO 8601 as exported; kept as text, the report does not need it)."""
 
 
 @dataclass
@@ -106,13 +105,8 @@ def _int(v: Any, lo: int, hi: int) -> int | None:
     return v if lo <= v <= hi else None
 
 
-def _time(v: Any) -> datetime | None:
-    if not isinstance(v, str) or len(v) > 40:
-        return None
-    try:
-        return datetime.fromisoformat(v)
-    except ValueError:
-        return None
+def _time(v: Any) -> str | None:
+    return v if isinstance(v, str) and len(v) <= 40 else None
 
 
 def _attempt(rec: dict[str, Any], learner: str) -> Attempt | None:
@@ -123,7 +117,7 @@ def _attempt(rec: dict[str, Any], learner: str) -> Attempt | None:
     concepts = rec.get("concepts")
     if item is None or aid is None or score is None or status is None:
         return None
-    if not isinstance(concepts, list) or not all(isinstance(c, str) for c in concepts[:50]):
+    if not isinstance(concepts, list) or any(not isinstance(c, str) for c in concepts[:50]):
         return None
     return Attempt(
         learner=learner, attempt_id=aid, item_id=item,
@@ -201,8 +195,8 @@ def add_jsonl(data: ClassData, text: str, where: str) -> None:
                 data.skipped_lines += 1
         elif kind == "lab" and not _add_lab(learner, rec):
             data.skipped_lines += 1
-    for learner in data.learners.values():
-        learner.attempts.sort(key=lambda a: a.attempt_id)
+    for raw_name in seen_here:  # only this file's learners: sorting everyone is quadratic
+        data.learners[renamed[raw_name]].attempts.sort(key=lambda a: a.attempt_id)
 
 
 def _add_lab(learner: Learner, rec: dict[str, Any]) -> bool:
