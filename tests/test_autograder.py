@@ -149,7 +149,7 @@ def test_github_workflow_is_valid_for_the_reporter(tmp_path: Path,
     assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter@")
     assert reporter["with"]["runners"] == grade["id"]
     env_name = grade["id"].upper() + "_RESULTS"  # how the reporter finds the runner's result
-    assert reporter["env"] == {env_name: "${{ steps.%s.outputs.result }}" % grade["id"]}
+    assert reporter["env"] == {env_name: "${{ steps." + grade["id"] + ".outputs.result }}"}
     assert wf["env"]["GRADER_REPOSITORY"] == "uni/llm-grader"
     assert all("uses" in s or "run" in s for s in steps)
 
