@@ -199,3 +199,24 @@ def test_class_report_without_files_exits_1(capsys: pytest.CaptureFixture[str],
                                              tmp_path: Path) -> None:
     code, _, err = _cli(capsys, "class", "report", str(tmp_path / "nope.jsonl"))
     assert code == 1 and "no learner could be read" in err
+
+
+def test_lab_checks_become_bucket_fractions_in_the_export(tmp_path: Path) -> None:
+    from tutor.curriculum.loader import load_course
+    from tutor.engine import Engine
+    from tutor.engine.export import export_text
+    from tutor.store import Store
+
+    store = Store(tmp_path / "db.sqlite3")
+    engine = Engine(load_course(COURSE_DIR), store)
+    lid = engine.learner("carol").id
+    store.add_grade_report(lid, "lab-1.1", 0.6, False, {"source": "cli", "checks": [
+        {"id": "a", "bucket": "implementation", "points": 3.0, "max_points": 4.0},
+        {"id": "b", "bucket": "implementation", "points": 0.0, "max_points": 2.0},
+        {"id": "c", "bucket": "analysis", "points": 4.0, "max_points": 4.0}]})
+    data = _class([export_text(engine, "carol", "jsonl")])
+    store.close()
+    rep = build_report(data)
+    buckets = rep["labs"]["lab-1.1"]["buckets"]
+    assert buckets["implementation"]["mean"] == 0.5 and buckets["analysis"]["mean"] == 1.0
+    assert buckets["total"]["mean"] == 0.6 and rep["labs"]["lab-1.1"]["passed"] == 0

@@ -93,7 +93,29 @@ def _write_summary(buf: io.StringIO, engine: Engine, learner: str) -> None:
           "hours_left": pace.hours_left, "finished": pace.finished,
           "start_date": pace.start_date.isoformat()})
     for r in engine.store.grade_reports(engine.learner(learner).id):
-        buckets = r.payload.get("buckets") if isinstance(r.payload, dict) else None
         line({"type": "lab", "learner": learner, "lab_id": r.lab_id, "score": r.score,
               "passed": r.passed, "created_at": r.created_at.isoformat(),
-              "buckets": buckets if isinstance(buckets, list) else []})
+              "buckets": _bucket_fractions(r.payload)})
+
+
+def _bucket_fractions(payload: object) -> list[dict[str, object]]:
+    """Rubric-bucket fractions of a stored grade report: its ``buckets`` when it has them (a
+    `tutor grade` report), else summed from its ``checks`` (a `tutor lab check` / app run)."""
+    if not isinstance(payload, dict):
+        return []
+    if isinstance(payload.get("buckets"), list):
+        return [{"id": b.get("id"), "fraction": b.get("fraction"), "evidence": b.get("evidence")}
+                for b in payload["buckets"] if isinstance(b, dict)]
+    sums: dict[str, list[float]] = {}
+    for c in payload.get("checks") or []:
+        if not isinstance(c, dict) or not isinstance(c.get("bucket"), str):
+            continue
+        try:
+            got, top = float(c.get("points") or 0), float(c.get("max_points") or 0)
+        except (TypeError, ValueError):
+            continue
+        acc = sums.setdefault(c["bucket"], [0.0, 0.0])
+        acc[0] += got
+        acc[1] += top
+    return [{"id": b, "fraction": round(got / top, 6), "evidence": True}
+            for b, (got, top) in sums.items() if top > 0]
