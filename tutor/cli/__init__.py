@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "tutor.cli.answers",  # questions, check
     "tutor.cli.progress",  # answer, next, progress, placement, export, reset
     "tutor.cli.labs",  # lab, grade, estimate, dev
+    "tutor.cli.classroom",  # autograder, class
 )
 
 

@@ -118,3 +118,24 @@ HELP_ZH: dict[str, str] = {
     "artifact directory (default: out/ in the workspace, emptied first)": "產出目錄（預設：工作區中的 out/，會先清空）",
     "check the reference solution": "檢查參考解答",
 }
+
+HELP_ZH.update({  # tutor autograder / tutor class (tutor/cli/classroom.py)
+    "autograder bundles for Gradescope and GitHub Classroom": "Gradescope 與 GitHub Classroom 的自動評分套件",
+    "write a Gradescope autograder zip": "產生 Gradescope 自動評分 zip 檔",
+    "lab id, e.g. lab-1.1": "實驗 id，例如 lab-1.1",
+    "an instructor's course directory to include": "要一併打包的教師自訂課程目錄",
+    "the zip to write": "要寫出的 zip 檔",
+    "write a GitHub Classroom autograding workflow": "產生 GitHub Classroom 自動評分工作流程",
+    "the private repository holding this grader and its held-out data": "存放本評分器及其保留資料的私有儲存庫",
+    "branch or tag to use": "使用的分支或標籤",
+    "course directory inside the grader repository": "評分器儲存庫內的課程目錄",
+    "write here (default: standard output)": "寫到此處（預設：標準輸出）",
+    "a class's mastery, item statistics and BKT fit": "全班的精熟度、題目統計與 BKT 參數擬合",
+    "the class report": "班級報告",
+    "jsonl exports, pyBKT CSVs, folders of them, or a progress database": "jsonl 匯出檔、pyBKT CSV、包含它們的資料夾，或一個學習進度資料庫",
+    "output format (default: text, with plots)": "輸出格式（預設：text，含圖表）",
+    "fit BKT parameters per concept from class data": "以全班資料擬合各概念的 BKT 參數",
+    "the bkt.yaml to write": "要寫出的 bkt.yaml",
+    "fit only concepts with at least N learners (default 30)": "只擬合至少有 N 位學習者的概念（預設 30）",
+    "fit only concepts with at least N observations (default 150)": "只擬合至少有 N 筆觀測的概念（預設 150）",
+})

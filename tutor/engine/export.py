@@ -1,5 +1,7 @@
 """Export a learner's logs: ``csv`` (the raw attempt log), ``jsonl`` (attempts, events and the
-fsrs review logs, one JSON object per line with a ``type``), ``pybkt`` (the BKT observations the
+fsrs review logs, one JSON object per line with a ``type``, then the engine's summary at export
+time: ``mastery`` per concept, ``pacing`` and ``lab`` grade reports, which ``tutor class report``
+reads), ``pybkt`` (the BKT observations the
 engine used, in pyBKT's columns ``order_id,user_id,skill_name,correct``: one row per first
 attempt and concept, after resets; a hint counts as 0).
 
@@ -73,4 +75,47 @@ def export_text(engine: Engine, learner: str, fmt: ExportFormat | str) -> str:
             d = dict(log.to_dict())
             buf.write(json.dumps({"type": "review", "learner": learner, "concept": concept, **d},
                                  ensure_ascii=False) + "\n")
+        _write_summary(buf, engine, learner)
     return buf.getvalue()
+
+
+def _write_summary(buf: io.StringIO, engine: Engine, learner: str) -> None:
+    """The engine's view at export time: what ``tutor class report`` aggregates over a class."""
+    def line(obj: dict[str, object]) -> None:
+        buf.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+    for c in engine.mastery(learner).values():
+        line({"type": "mastery", "learner": learner, "concept": c.concept,
+              "p_known": round(c.p_known, 6), "state": c.state, "attempts": c.attempts})
+    pace = engine.pacing(learner)
+    line({"type": "pacing", "learner": learner, "plan_day": pace.plan_day,
+          "expected_day": pace.expected_day, "days_ahead": pace.days_ahead,
+          "hours_left": pace.hours_left, "finished": pace.finished,
+          "start_date": pace.start_date.isoformat()})
+    for r in engine.store.grade_reports(engine.learner(learner).id):
+        line({"type": "lab", "learner": learner, "lab_id": r.lab_id, "score": r.score,
+              "passed": r.passed, "created_at": r.created_at.isoformat(),
+              "buckets": _bucket_fractions(r.payload)})
+
+
+def _bucket_fractions(payload: object) -> list[dict[str, object]]:
+    """Rubric-bucket fractions of a stored grade report: its ``buckets`` when it has them (a
+    `tutor grade` report), else summed from its ``checks`` (a `tutor lab check` / app run)."""
+    if not isinstance(payload, dict):
+        return []
+    if isinstance(payload.get("buckets"), list):
+        return [{"id": b.get("id"), "fraction": b.get("fraction"), "evidence": b.get("evidence")}
+                for b in payload["buckets"] if isinstance(b, dict)]
+    sums: dict[str, list[float]] = {}
+    for c in payload.get("checks") or []:
+        if not isinstance(c, dict) or not isinstance(c.get("bucket"), str):
+            continue
+        try:
+            got, top = float(c.get("points") or 0), float(c.get("max_points") or 0)
+        except (TypeError, ValueError):
+            continue
+        acc = sums.setdefault(c["bucket"], [0.0, 0.0])
+        acc[0] += got
+        acc[1] += top
+    return [{"id": b, "fraction": round(got / top, 6), "evidence": True}
+            for b, (got, top) in sums.items() if top > 0]
