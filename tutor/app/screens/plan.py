@@ -1,4 +1,4 @@
-"""Plan: the 20-day calendar with phases, hours, labs, and where the learner stands."""
+"""Plan: the course's day-by-day calendar with phases, hours, labs, and where the learner stands."""
 
 from __future__ import annotations
 
@@ -31,6 +31,13 @@ class PlanScreen(TutorScreen):
 
     MODE = "plan"
     TITLE_KEY = "plan.title"
+
+    def screen_title(self) -> str:
+        """"N-day plan", N from the course (the plain title until the course loads)."""
+        if not self.ready:
+            return self.s("plan.title")
+        days = len(self.svc.course.days)
+        return self.s("plan.title_one") if days == 1 else self.s("plan.title_days", days=days)
 
     def compose_body(self) -> ComposeResult:
         svc, _lang = self.svc, self.lang
