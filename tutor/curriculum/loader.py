@@ -139,8 +139,14 @@ def _validate_doc(doc: SourceDoc, model: type[BaseModel], problems: list[Problem
     try:
         obj = model.model_validate(doc.data)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            path, message, prefer_key = _format_error(err, model, doc)
+        found = [_format_error(err, model, doc) for err in exc.errors(include_url=False)]
+        # a typo'd key is the root cause of the "missing required field" for the key it meant:
+        # report the typo (with its "did you mean") and not the knock-on
+        meant = {path[:-1] + (msg_.hint_name,) for path, msg_, _k in found
+                 if msg_.code == "unknown-key" and msg_.hint_name}
+        for path, message, prefer_key in found:
+            if message.code == "missing-field" and path + (message.field,) in meant:
+                continue
             problems.append(doc.problem(path, message, prefer_key))
         return None
     _attach_sources(obj, doc.file, ())

@@ -32,6 +32,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "(every '-' of a list) the same indentation",
                     "縮排錯誤：這一行縮排 {found} 個空白，但它所屬的{kind_zh}（第 {line} 行）縮排 "
                     "{expected} 個；同一個對應的每個鍵（同一個清單的每個 '-'）縮排必須相同"),
+    "yaml-indent-item": ("this line is indented {found} spaces like the items of the list at line "
+                         "{line}, but it does not start with '- ': indent it like the keys above "
+                         "it ({above} spaces) or make it a new '- ' item",
+                         "這一行縮排 {found} 個空白，與第 {line} 行清單的項目相同，卻不是以 '- ' 開頭："
+                         "請把它縮排成與上方的鍵相同（{above} 個空白），或改成新的 '- ' 項目"),
     "yaml-colon": ("': ' inside a value: if it is part of the text, quote the whole text "
                    "(en: \"Note: this\"); otherwise check this line's indentation",
                    "值裡出現 ': '：若它是文字的一部分，請用引號把整段文字括起來"
@@ -99,6 +104,10 @@ class Msg(str):
 
     code: str
     zh: str
+    hint_name: str
+    """For ``unknown-key``: the key "did you mean" suggests ('' when none)."""
+    field: str
+    """For ``missing-field``: the missing key."""
 
     def __new__(cls, code: str, **fields: Any) -> Msg:
         en_t, zh_t = MESSAGES[code]
@@ -109,6 +118,9 @@ class Msg(str):
         obj = super().__new__(cls, en_t.format(**both))  # format ignores unused fields
         obj.code = code
         obj.zh = zh_t.format(**both)
+        hint = fields.get("hint")
+        obj.hint_name = getattr(hint, "name", "") if isinstance(hint, Hint) else ""
+        obj.field = str(fields.get("name", ""))
         return obj
 
 
@@ -121,20 +133,26 @@ HINTS: dict[str, tuple[str, str]] = {
 }
 
 
-class Hint(Msg):
+class Hint(str):
     """A message fragment appended to another message (``hint`` field), in both languages."""
+
+    code: str
+    zh: str
+    name: str
+    """The suggested name, for "did you mean"."""
 
     def __new__(cls, code: str, **fields: Any) -> Hint:
         en_t, zh_t = HINTS[code]
-        obj = str.__new__(cls, en_t.format(**fields))
+        obj = super().__new__(cls, en_t.format(**fields))
         obj.code = code
         obj.zh = zh_t.format(**fields)
+        obj.name = str(fields.get("name", ""))
         return obj
 
 
 NO_HINT: Hint = str.__new__(Hint, "")
 """The empty hint."""
-NO_HINT.code, NO_HINT.zh = "", ""
+NO_HINT.code, NO_HINT.zh, NO_HINT.name = "", "", ""
 
 
 def did_you_mean(word: str, candidates: Any) -> Hint:

@@ -205,6 +205,10 @@ def _syntax_problem(name: str, text: str, exc: yaml.MarkedYAMLError) -> Problem:
         kind = "list" if "-" in problem else "mapping"
         block = lines[ctx.line] if ctx.line < len(lines) else ""
         expected = ctx.column if kind == "list" else _indent(block)
+        if kind == "list" and _indent(here) == expected:
+            above = next((_indent(t) for t in reversed(lines[:line - 1]) if t.strip()), 0)
+            return Problem(name, line, col, msg("yaml-indent-item", found=expected,
+                                                line=ctx.line + 1, above=above))
         return Problem(name, line, col, msg("yaml-indent", found=_indent(here), kind=kind,
                                             line=ctx.line + 1, expected=expected))
     if problem == "mapping values are not allowed in this context":
