@@ -65,9 +65,10 @@ class PlanScreen(TutorScreen):
         svc, lang = self.svc, self.lang
         course = svc.course
         table = self.query_one("#plan-table", DataTable)
+        labs = course.has_labs  # a course without labs has no Labs column
         table.add_columns(self.s("plan.col.day"), self.s("plan.col.status"),
                           self.s("plan.col.phase"), self.s("plan.col.title"),
-                          self.s("plan.col.hours"), self.s("plan.col.labs"))
+                          self.s("plan.col.hours"), *([self.s("plan.col.labs")] if labs else []))
         phases = {p.id: p for p in course.phases}
         last_phase = None
         for d in course.days:
@@ -84,7 +85,7 @@ class PlanScreen(TutorScreen):
                 status = (status + " ◆ " + self.s("plan.today")).strip()
             table.add_row(str(d.day), status, phase_name, d.title.get(lang),
                           f"{d.theory_hours:g}+{d.practice_hours:g}",
-                          ", ".join(d.labs), key=str(d.day))
+                          *([", ".join(d.labs)] if labs else []), key=str(d.day))
         table.move_cursor(row=max(0, min(len(course.days), self._reached) - 1))
         table.focus()
 
