@@ -258,3 +258,23 @@ def test_every_message_has_both_languages() -> None:
         en_fields = {f for _, f, _, _ in string.Formatter().parse(en) if f}
         zh_fields = {f.removesuffix("_zh") for _, f, _, _ in string.Formatter().parse(zh) if f}
         assert en and zh and en_fields == zh_fields, code
+
+
+@pytest.mark.parametrize("which", ["probability", "new"])
+def test_courses_are_masterable(tmp_path: Path, which: str) -> None:
+    """Every concept reaches its threshold when each of its questions is answered right at the
+    first attempt (only first attempts update BKT; docs/engine.md)."""
+    from tutor.engine.bkt import bkt_update
+
+    root = PROB
+    if which == "new":
+        root = tmp_path / "starter"
+        assert main(["new", "course", str(root)]) == 0
+    course, _ = validate_course(root)
+    assert course is not None
+    for cid in course.concepts:
+        params = course.bkt_for(cid)
+        p = params.p_init
+        for _q in [q for q in course.questions.values() if cid in q.concepts]:
+            p = bkt_update(p, True, params)
+        assert p >= params.threshold, (cid, p)

@@ -24,6 +24,11 @@ module:
 topics:
   - id: fractions
     title: {{en: Fractions, zh-TW: 分數}}
+# A starter course has two questions per concept; with the default p_transit (0.1) a concept
+# needs three right first answers to reach the 0.95 mastery threshold, so each answer counts
+# for more here (0.1 -> 0.75 -> 0.96). Add questions and drop this block as the course grows.
+bkt:
+  p_transit: 0.5
 """
 
 LEVELS = """\
@@ -96,7 +101,7 @@ questions:
       - {{answer: b, status: incorrect, score: 0}}
   - id: q-half-plus-quarter
     level: 1
-    concepts: [adding-fractions]
+    concepts: [adding-fractions, fraction]
     kind: numeric
     prompt: {{en: "What is 1/2 + 1/4 as a decimal number?", zh-TW: "1/2 + 1/4 等於多少（以小數表示）？"}}
     answer: "0.75"
