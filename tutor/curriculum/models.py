@@ -97,7 +97,7 @@ class RubricBucket(Model):
 
 
 class Rubric(Model):
-    """The assessment framework (seed: 40/30/20/10)."""
+    """The assessment framework (the shipped course: 40/30/20/10; default: concepts 100)."""
 
     buckets: list[RubricBucket] = Field(min_length=1)
     """Rubric buckets in display order."""
