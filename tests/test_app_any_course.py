@@ -153,3 +153,15 @@ def test_new_course_opens_in_the_app(tmp_path: Path) -> None:
         _assert_no_shipped_words(_text(app), "new course plan")
 
     _run(app, script)
+
+
+def test_lesson_shows_the_topic_title() -> None:
+    app = _app(PROB, "zh-TW")
+
+    async def script(pilot: Pilot[Any]) -> None:
+        app.open_lesson("expectation")
+        await _settle(pilot)
+        head = str(app.screen.query_one("#lesson-title", Static).render())
+        assert "L2 · 隨機變數 · expectation" in head
+
+    _run(app, script)
