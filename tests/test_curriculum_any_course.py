@@ -278,3 +278,14 @@ def test_courses_are_masterable(tmp_path: Path, which: str) -> None:
         for _q in [q for q in course.questions.values() if cid in q.concepts]:
             p = bkt_update(p, True, params)
         assert p >= params.threshold, (cid, p)
+
+
+def test_near_miss_topic_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(PROB, tmp_path / "prob")
+    _edit(tmp_path / "prob" / "concepts.yaml", "    topic: events\n", "    topic: event\n")
+    monkeypatch.chdir(tmp_path)
+    course, problems = validate_course("prob")
+    assert course is not None  # a warning: the course still loads
+    assert [p.format() for p in problems] == [
+        "prob/concepts.yaml:6:12: warning: topic 'event' is not among course.yaml topics; "
+        "did you mean 'events'?"]

@@ -29,13 +29,19 @@ class _Reporter:
         self.failed_questions = loaded.failed_questions
         self.questions_unreadable = loaded.questions_unreadable
 
-    def at(self, obj: m.Model, sub: tuple[Any, ...], message: str, key: bool = False) -> None:
+    def at(self, obj: m.Model, sub: tuple[Any, ...], message: str, key: bool = False,
+           severity: str = "error") -> None:
         file, path = obj._src or ("", ())
         doc = self.docs.get(file)
         if doc is None:
-            self.problems.append(Problem(file or "?", 1, 1, message))
+            problem = Problem(file or "?", 1, 1, message)
         else:
-            self.problems.append(doc.problem(path + sub, message, prefer_key=key))
+            problem = doc.problem(path + sub, message, prefer_key=key)
+        if severity != "error":
+            from dataclasses import replace
+
+            problem = replace(problem, severity=severity)
+        self.problems.append(problem)
 
 
 def _dupes(rep: _Reporter, items: Iterable[m.Model], what: str, key: str = "id") -> None:
@@ -242,6 +248,13 @@ def semantic_problems(course: m.Course, loaded: Loaded) -> list[Problem]:
             fld = "requires" if c.id in c.requires else "recommends"
             rep.at(c, (fld, getattr(c, fld).index(c.id)), msg("self-prerequisite", id=c.id))
     _cycles(rep, course)
+    declared = {t.id for t in meta.topics}
+    if declared:  # an undeclared topic is fine (its id is its title), a near-miss is a typo
+        for c in all_concepts:
+            hint = did_you_mean(c.topic, declared) if c.topic not in declared else None
+            if hint:
+                rep.at(c, ("topic",), msg("undeclared-topic", topic=c.topic, hint=hint),
+                       severity="warning")
     for level in course.levels:
         _refs(rep, level, "self_check", course.questions, "question")
     for lab in all_labs:

@@ -63,6 +63,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "duplicate-id": ("duplicate {what} '{value}' (first defined at {first})",
                      "重複的{what_zh} '{value}'（第一次定義於 {first}）"),
     "unknown-ref": ("unknown {what} '{ref}'{hint}", "未知的{what_zh} '{ref}'{hint_zh}"),
+    "undeclared-topic": ("topic '{topic}' is not among course.yaml topics{hint}",
+                         "主題 '{topic}' 不在 course.yaml 的 topics 中{hint_zh}"),
     "cycle": ("prerequisite cycle: {names}", "先備知識形成循環：{names}"),
     "self-prerequisite": ("concept '{id}' requires itself", "概念 '{id}' 以自己為先備"),
     "rubric-weights": ("rubric weights sum to {total} ({weights}), not 100",
