@@ -289,3 +289,12 @@ def test_near_miss_topic_is_a_warning(tmp_path: Path, monkeypatch: pytest.Monkey
     assert [p.format() for p in problems] == [
         "prob/concepts.yaml:6:12: warning: topic 'event' is not among course.yaml topics; "
         "did you mean 'events'?"]
+
+
+def test_misspelt_language_key_is_the_only_problem(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _mini(tmp_path)
+    _edit(root / "levels.yaml", "goal: {en: How, zh-TW: 如何}", "goal: {en: How, zh-tw: 如何}")
+    monkeypatch.chdir(root.parent)
+    assert _lines(Path("mini-course")) == [
+        "mini-course/levels.yaml:11:21: error: unknown key 'zh-tw'; did you mean 'zh-TW'?"]

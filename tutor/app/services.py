@@ -261,7 +261,8 @@ class Services:
         except Exception as exc:
             problems = getattr(exc, "problems", None)
             if problems:
-                lines = [p.format() if hasattr(p, "format") else str(p) for p in problems[:12]]
+                lines = [p.format(self.lang) if hasattr(p, "format") else str(p)
+                         for p in problems[:12]]
                 more = len(problems) - len(lines)
                 self.load_error = "\n".join(lines + ([f"... and {more} more"] if more else []))
             else:

@@ -145,7 +145,8 @@ def _validate_doc(doc: SourceDoc, model: type[BaseModel], problems: list[Problem
         meant = {path[:-1] + (msg_.hint_name,) for path, msg_, _k in found
                  if msg_.code == "unknown-key" and msg_.hint_name}
         for path, message, prefer_key in found:
-            if message.code == "missing-field" and path + (message.field,) in meant:
+            if (message.code in ("missing-field", "missing-translation")
+                    and path + (message.field,) in meant):
                 continue
             problems.append(doc.problem(path, message, prefer_key))
         return None

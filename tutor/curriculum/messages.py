@@ -122,7 +122,7 @@ class Msg(str):
         obj.zh = zh_t.format(**both)
         hint = fields.get("hint")
         obj.hint_name = getattr(hint, "name", "") if isinstance(hint, Hint) else ""
-        obj.field = str(fields.get("name", ""))
+        obj.field = str(fields.get("name", fields.get("lang", "")))
         return obj
 
 
