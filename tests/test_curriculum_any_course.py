@@ -72,6 +72,14 @@ def test_free_topic_level_gate_is_per_topic(tmp_path: Path) -> None:
     # (random-variable) and its prerequisite, not for all of level 1
     assert ready == {"sample-space", "random-variable"}
     assert engine.next_item("x").kind == "question"
+    from fixtures.engine_course.engine_helpers import CORRECT, T0
+
+    for qid in ("q-what-is-a-rv", "q-sum-of-dice-values", "q-indicator"):
+        engine.record_attempt("x", qid, "a", CORRECT, now=T0)
+    # random-variables level 1 is done: its level 2 opens although the events strand's level 1
+    # (sample-space, probability-axioms) is untouched
+    assert "expectation" in engine.ready_concepts("x")
+    assert "conditional-probability" not in engine.ready_concepts("x")
 
 
 @pytest.mark.parametrize("kit", [True, False])
