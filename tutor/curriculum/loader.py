@@ -54,8 +54,6 @@ def _keys_at(model: Any, loc: tuple[Any, ...]) -> set[str]:
     """The keys allowed in the mapping at ``loc`` below ``model``, for "did you mean"."""
     import typing
 
-    from pydantic import BaseModel
-
     models: list[Any] = [model]
     for part in loc:
         nxt: list[Any] = []
