@@ -57,9 +57,9 @@ class Problem:
         return self.message_zh if lang == "zh-TW" and self.message_zh else self.message
 
     def format(self, lang: str = "en") -> str:
-        severity = {"error": "錯誤", "warning": "警告"}.get(self.severity, self.severity) \
-            if lang == "zh-TW" else self.severity
-        return f"{self.file}:{self.line}:{self.col}: {severity}: {self.text(lang)}"
+        # "error"/"warning" stay English in every language: editors' problem matchers and CI
+        # scripts match `file:line:col: error:` (DESIGN.md's contract); the message is localised
+        return f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.text(lang)}"
 
     def as_json(self, lang: str = "en") -> dict[str, Any]:
         """One problem for ``tutor validate --format json``."""
