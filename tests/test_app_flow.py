@@ -212,7 +212,7 @@ def test_language_switches_live(tmp_path: Path) -> None:
         assert app.lang == "zh-TW"
         titles = [str(w.render()) for w in app.screen.query(".panel-title").results(Static)]
         assert "建議的下一步" in titles
-        assert app.title == "LLM 訓練技術導師"
+        assert app.title == "迷你課程"  # the course's own title, in the new language
         # footer labels follow
         descs = {b.description for _, b in app._bindings}
         assert "說明" in descs

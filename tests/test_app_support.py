@@ -64,6 +64,7 @@ def build_course(root: Path) -> Any:
                 "tags": [], "version": "1", "last_updated": "2026-01-01",
             },
             "content_dir": "../../content", "exercises_dir": "../../exercises",
+            "features": ["calculators"],
             "bkt": {"p_init": 0.3, "p_transit": 0.1, "p_slip": 0.1, "p_guess": 0.1,
                     "threshold": 0.9},
             "rubric": {"buckets": [

@@ -77,7 +77,12 @@ def test_next_priority_review_then_plan_then_lowest(tmp_path: Path) -> None:
 
 
 def test_plan_behind_reason_and_lab_item(tmp_path: Path) -> None:
-    e = make_engine(tmp_path)
+    from tutor.engine import Engine
+
+    course = make_engine(tmp_path).course.model_copy(deep=True)
+    # only a lab with a kit is ever recommended (issue 14); the tiny course's lab has none
+    object.__setattr__(course.labs["lab-1.1"], "exercise", "lab-x")
+    e = Engine(course, make_engine(tmp_path, "kit.sqlite3").store, lang="en")
     e.set_start_date("a", T0.date() - timedelta(days=2))  # today is day 3
     e.skip_external("a", "ext-math")
     master(e, "a", "basics", now=T0)

@@ -66,6 +66,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-TW": "通過：{course}：{levels} 個層級、{concepts} 個概念、{days} 天、{labs} 個實驗、"
         "{questions} 題、{edges} 條邊",
     },
+    "new.created": {
+        "en": "created {path} ({count} files); next: tutor validate {path}, then "
+              "tutor --curriculum {path}",
+        "zh-TW": "已建立 {path}（{count} 個檔案）；接著：tutor validate {path}，再執行 "
+                 "tutor --curriculum {path}",
+    },
+    "new.not_empty": {
+        "en": "error: {path} exists and is not an empty directory; choose a new directory",
+        "zh-TW": "錯誤：{path} 已存在且不是空目錄；請選擇新的目錄",
+    },
+    "new.bad_id": {
+        "en": "error: '{id}' is not a valid course id (lower-case letters, digits, '-' and '.'); "
+              "pass one with --id",
+        "zh-TW": "錯誤：'{id}' 不是有效的課程 id（小寫字母、數字、'-' 與 '.'）；請以 --id 指定",
+    },
     "validate.failed": {
         "en": "{count} problem(s) found",
         "zh-TW": "發現 {count} 個問題",

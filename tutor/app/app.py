@@ -100,7 +100,11 @@ class TutorApp(App[int]):
         self.set_reactive(TutorApp.lang, lang if lang in ("en", "zh-TW") else "en")
         services.set_lang(self.lang)
         localize_bindings(self, self.lang)
-        self.title = s("app.title", self.lang)
+        self.set_course_title()
+
+    def set_course_title(self) -> None:
+        """The header's title: the course's own title once loaded (a neutral word before)."""
+        self.title = self.services.course_title(self.lang) or s("app.title", self.lang)
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
@@ -115,6 +119,7 @@ class TutorApp(App[int]):
         self.call_from_thread(lambda: self.call_later(self._course_loaded))
 
     async def _course_loaded(self) -> None:
+        self.set_course_title()
         refresh = getattr(self.screen, "refresh_if_stale", None)
         if refresh is not None:
             await refresh()
@@ -127,8 +132,8 @@ class TutorApp(App[int]):
     # ------------------------------------------------------------------ routing
     def action_goto(self, mode: str) -> None:
         """Show a top-level screen (clearing lesson/quiz pushed on the current one)."""
-        if mode not in SCREENS_BY_MODE:
-            return
+        if mode not in SCREENS_BY_MODE or mode not in self.services.modes():
+            return  # e.g. `l` in a course without labs
         if mode == self.current_mode:
             while len(self.screen_stack) > 1:
                 self.pop_screen()
@@ -175,7 +180,7 @@ class TutorApp(App[int]):
         set_lang("zh-TW" if lang == "zh-TW" else "en")
         self.services.set_lang(lang)
         self.services.version += 1  # lock reasons and other engine text re-render
-        self.title = s("app.title", lang)
+        self.set_course_title()
         localize_bindings(self, lang)
         for stack in self._screen_stacks.values():
             for screen in stack:

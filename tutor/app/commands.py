@@ -11,6 +11,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from tutor.app.strings import s
 
 MODES = ("home", "map", "plan", "labs", "report", "calculators", "settings")
+"""Every screen; the palette offers those the course has (``Services.modes``)."""
 
 
 class TutorCommands(Provider):
@@ -20,10 +21,12 @@ class TutorCommands(Provider):
         app: Any = self.app
         lang = str(getattr(app, "lang", "en"))
         out: list[tuple[str, str, Callable[[], Any]]] = []
-        for mode in MODES:
+        svc = getattr(app, "services", None)
+        self._n_modes = 0
+        for mode in svc.modes() if svc is not None else MODES:
+            self._n_modes += 1
             out.append((s("cmd.screen", lang, name=s(f"key.nav.{mode}", lang)),
                         s(f"tip.nav.{mode}", lang), partial(app.action_goto, mode)))
-        svc = getattr(app, "services", None)
         if svc is None or not svc.course_loaded or svc.load_error is not None:
             return out
         try:
@@ -40,7 +43,8 @@ class TutorCommands(Provider):
         return out
 
     async def discover(self) -> Hits:
-        for text, help_text, cmd in self._entries()[: len(MODES)]:
+        entries = self._entries()
+        for text, help_text, cmd in entries[: self._n_modes]:
             yield DiscoveryHit(text, cmd, help=help_text)
 
     async def search(self, query: str) -> Hits:

@@ -60,7 +60,7 @@ class NextItem:
 
 @dataclass
 class PacingView:
-    """Where the learner stands in the 20-day plan."""
+    """Where the learner stands in the course's plan."""
 
     plan_day: int
     """The day the learner's progress has reached."""
@@ -174,6 +174,12 @@ def _today(clock: Callable[[], datetime]) -> date:
     return clock().date()
 
 
+ALL_MODES = ("home", "map", "plan", "labs", "report", "calculators", "settings")
+"""Every top-level screen, in navigation order."""
+OPTIONAL_MODES = ("labs", "calculators")
+"""Screens a course may not have (no labs; no ``calculators`` feature)."""
+
+
 class Services:
     """The app's single door to course, progress, grading, labs and estimates."""
 
@@ -255,7 +261,8 @@ class Services:
         except Exception as exc:
             problems = getattr(exc, "problems", None)
             if problems:
-                lines = [p.format() if hasattr(p, "format") else str(p) for p in problems[:12]]
+                lines = [p.format(self.lang) if hasattr(p, "format") else str(p)
+                         for p in problems[:12]]
                 more = len(problems) - len(lines)
                 self.load_error = "\n".join(lines + ([f"... and {more} more"] if more else []))
             else:
@@ -266,6 +273,22 @@ class Services:
 
     def concept(self, cid: str) -> Concept:
         return self.course.concepts[cid]
+
+    def modes(self) -> tuple[str, ...]:
+        """The top-level screens this course has: Labs only with labs, Calculators only when
+        course.yaml opts in (``features: [calculators]``). Until the course loads: the rest."""
+        if not self.course_loaded or self.load_error is not None:
+            return tuple(m for m in ALL_MODES if m not in OPTIONAL_MODES)
+        course = self.course
+        return tuple(m for m in ALL_MODES
+                     if (m != "labs" or course.has_labs)
+                     and (m != "calculators" or course.has_feature("calculators")))
+
+    def course_title(self, lang: str) -> str | None:
+        """The course's title in ``lang``, once it is loaded."""
+        if not self.course_loaded or self.load_error is not None:
+            return None
+        return self.course.title(lang)
 
     def concept_title(self, cid: str, lang: str) -> str:
         c = self.course.concepts.get(cid)

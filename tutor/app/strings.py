@@ -9,7 +9,8 @@ from __future__ import annotations
 
 STRINGS: dict[str, dict[str, str]] = {
     # app
-    "app.title": {"en": "LLM Training Tutor", "zh-TW": "LLM 訓練技術導師"},
+    # the title bar shows the course's own title; this is the word before the course loads
+    "app.title": {"en": "Tutor", "zh-TW": "學習導師"},
     "app.loading": {"en": "Loading the course…", "zh-TW": "正在載入課程…"},
     "error.course": {"en": "The course does not load; run `tutor validate` for details.\n\n{problems}",
                      "zh-TW": "課程無法載入；請執行 `tutor validate` 查看細節。\n\n{problems}"},
@@ -22,12 +23,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "tip.nav.map": {"en": "The prerequisite graph with each concept's state",
                     "zh-TW": "先備知識圖與每個概念的狀態"},
     "key.nav.plan": {"en": "Plan", "zh-TW": "計畫"},
-    "tip.nav.plan": {"en": "The 20-day study plan", "zh-TW": "20 天學習計畫"},
+    "tip.nav.plan": {"en": "The course's day-by-day study plan", "zh-TW": "課程的逐日學習計畫"},
     "key.nav.labs": {"en": "Labs", "zh-TW": "實驗"},
     "tip.nav.labs": {"en": "Run the hands-on labs", "zh-TW": "執行動手實驗"},
     "key.nav.report": {"en": "Report", "zh-TW": "報告"},
-    "tip.nav.report": {"en": "The 40/30/20/10 rubric and evidence",
-                       "zh-TW": "40/30/20/10 評分標準與證據"},
+    "tip.nav.report": {"en": "The course's rubric and the evidence behind it",
+                       "zh-TW": "課程的評分標準與其依據"},
     "key.nav.calculators": {"en": "Calc", "zh-TW": "計算器"},
     "tip.nav.calculators": {"en": "Training-memory estimator, plots, technique advisor",
                             "zh-TW": "訓練記憶體估算、圖表與技術選擇建議"},
@@ -98,8 +99,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "status.timeout": {"en": "Took too long to check", "zh-TW": "檢查逾時"},
     # home
     "home.title": {"en": "Home", "zh-TW": "首頁"},
-    "home.path": {"en": "Your path through the five levels",
-                  "zh-TW": "你在五個層級的學習路徑"},
+    "home.path": {"en": "Your path through the {count} levels",
+                  "zh-TW": "你在 {count} 個層級的學習路徑"},
+    "home.path_one": {"en": "Your path through the level", "zh-TW": "你在這個層級的學習路徑"},
     "home.next": {"en": "Recommended next", "zh-TW": "建議的下一步"},
     "home.go": {"en": "Go (n)", "zh-TW": "開始（n）"},
     "home.why": {"en": "Why:", "zh-TW": "原因："},
@@ -157,8 +159,23 @@ STRINGS: dict[str, dict[str, str]] = {
                                  "counts, with a warning.",
                            "zh-TW": "練習模式：此概念尚未解鎖；答案仍會計入，但會附上警告。"},
     "quiz.placeholder": {"en": "Your answer", "zh-TW": "你的答案"},
-    "quiz.placeholder.expression": {"en": "An expression, e.g. r*(d+k)/(d*k)",
-                                    "zh-TW": "一個算式，例如 r*(d+k)/(d*k)"},
+    "quiz.placeholder.expression": {"en": "An expression, e.g. (a + b)/2",
+                                    "zh-TW": "一個算式，例如 (a + b)/2"},
+    "quiz.placeholder.expression.in": {"en": "An expression in {symbols}",
+                                       "zh-TW": "以 {symbols} 寫出的算式"},
+    "quiz.placeholder.equation.in": {"en": "An equation in {symbols}, written with =",
+                                     "zh-TW": "以 {symbols} 寫出的等式（用 =）"},
+    "quiz.placeholder.inequality.in": {"en": "An inequality in {symbols}",
+                                       "zh-TW": "以 {symbols} 寫出的不等式"},
+    "quiz.placeholder.set.in": {"en": "A set in {symbols}, written {{...}}",
+                                "zh-TW": "以 {symbols} 寫出的集合（用 {{...}}）"},
+    "quiz.placeholder.asymptotic.in": {"en": "A growth order in {symbols}, written O(...)",
+                                       "zh-TW": "以 {symbols} 寫出的漸進階數（用 O(...)）"},
+    "quiz.placeholder.choice.ids": {"en": "One option: {ids}", "zh-TW": "選一個選項：{ids}"},
+    "quiz.placeholder.multi.ids": {"en": "Every correct option among {ids}, separated by commas",
+                                   "zh-TW": "{ids} 中所有正確的選項，以逗號分隔"},
+    "quiz.placeholder.ordering.ids": {"en": "All of {ids}, in the right order",
+                                      "zh-TW": "把 {ids} 全部依正確順序排列"},
     "quiz.placeholder.numeric": {"en": "A number, e.g. 0.0039 or 1e9",
                                  "zh-TW": "一個數字，例如 0.0039 或 1e9"},
     "quiz.placeholder.equation": {"en": "An equation, e.g. a = b", "zh-TW": "一個等式，例如 a = b"},
@@ -211,7 +228,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "quiz.placement_none": {"en": "No diagnostic questions for {title}; you may skip it.",
                             "zh-TW": "{title} 沒有診斷題目；你可以略過。"},
     # plan
-    "plan.title": {"en": "20-day plan", "zh-TW": "20 天計畫"},
+    "plan.title": {"en": "Plan", "zh-TW": "計畫"},
+    "plan.title_days": {"en": "{days}-day plan", "zh-TW": "{days} 天計畫"},
+    "plan.title_one": {"en": "One-day plan", "zh-TW": "一天計畫"},
     "plan.summary": {"en": "You have reached day {reached}; the calendar says day {today} "
                            "({pace}, {h} h left).",
                      "zh-TW": "你的進度到第 {reached} 天；依日曆應在第 {today} 天"
@@ -342,59 +361,67 @@ STRINGS: dict[str, dict[str, str]] = {
     # help
     "help.title": {"en": "Help", "zh-TW": "說明"},
     "help.close": {"en": "Esc, q or ? closes this help.", "zh-TW": "按 Esc、q 或 ? 關閉說明。"},
-    "help.body": {
-        "en": """\
-**Getting around** — `h` Home · `m` Map · `p` Plan · `l` Labs · `r` Report · `c` Calculators ·
-`s` Settings · `?`/`F1` this help · `F2` 中文/English · `Ctrl+P` command palette (jump to any
-screen, lesson or question) · `Esc` back · `q` quit. The top line and the footer are clickable.
-
-**Home** — your progress on the five levels, today's plan day, the recommended next item and
-why (`n` or Enter opens it), reviews due and whether you are ahead or behind.
-
-**Map** — concepts in generations: everything a concept needs is in an earlier generation.
-○ ready · ◐ learning · ● mastered · ↻ needs review · ⊘ locked. Enter opens the lesson, `x`
-practises.
-
-**Lesson** — the page in your language, common pitfalls and further reading; `x` practises.
-
-**Practice** — type the answer; the line below shows how it is read *before* it counts. Enter
-submits. Hints (`F3`) cost part of the score. A wrong first answer lowers mastery; you may
-try again. `Ctrl+N`/`F4` asks the engine for the next question.
-
-**Labs** — locked labs say why. `w` copies the starter files to your workspace, `u` runs the
-reference solution, `y` runs your copy; the log and progress bar update live and the checks
-show when it ends.
-
-**Report** — the rubric: concepts 40 %, implementation 30 %, analysis 20 %, innovation 10 %;
-`e` exports JSON and Markdown.
-
-**Calculators** — memory per GPU for full fine-tuning, LoRA, QLoRA, ZeRO-1/2/3 and offload, with
-plots, and the decision-tree advisor.
-""",
-        "zh-TW": """\
-**移動方式** — `h` 首頁 · `m` 地圖 · `p` 計畫 · `l` 實驗 · `r` 報告 · `c` 計算器 · `s` 設定 ·
-`?`/`F1` 本說明 · `F2` 中文/English · `Ctrl+P` 指令面板（跳到任何畫面、課程或題目）·
-`Esc` 返回 · `q` 離開。最上方一列與底部按鍵列都可以用滑鼠點擊。
-
-**首頁** — 五個層級的進度、今天的計畫、建議的下一步與原因（按 `n` 或 Enter 開啟）、
-待複習項目，以及你是超前還是落後。
-
-**地圖** — 依「代」排列概念：每個概念需要的先備都在較前面的代。
-○ 可學習 · ◐ 學習中 · ● 已精熟 · ↻ 需複習 · ⊘ 未解鎖。Enter 開啟課程，`x` 練習。
-
-**課程** — 以你的語言顯示課程頁、常見誤區與延伸閱讀；`x` 練習。
-
-**練習** — 輸入答案；下方會在計分*之前*顯示系統如何解讀。Enter 送出。提示（`F3`）
-會扣部分分數。第一次答錯會降低精熟度；你可以再試一次。`Ctrl+N`/`F4` 由引擎挑選下一題。
-
-**實驗** — 未解鎖的實驗會說明原因。`w` 將起始檔案複製到工作區，`u` 執行參考解答，
-`y` 執行你的版本；紀錄與進度條即時更新，結束後顯示檢查結果。
-
-**報告** — 評分標準：概念 40%、實作 30%、分析 20%、創新 10%；`e` 匯出 JSON 與 Markdown。
-
-**計算器** — 全參數微調、LoRA、QLoRA、ZeRO-1/2/3 與卸載的每張 GPU 記憶體，附圖表，
-以及依決策樹給出的技術建議。
-""",
+    # the help is assembled from the sections of the screens the course has (screens/help.py)
+    "help.nav": {
+        "en": "**Getting around** — {screens} · `?`/`F1` this help · `F2` 中文/English · "
+              "`Ctrl+P` command palette (jump to any screen, lesson or question) · `Esc` back · "
+              "`q` quit. The top line and the footer are clickable.",
+        "zh-TW": "**移動方式** — {screens} · `?`/`F1` 本說明 · `F2` 中文/English · "
+                 "`Ctrl+P` 指令面板（跳到任何畫面、課程或題目）· `Esc` 返回 · `q` 離開。"
+                 "最上方一列與底部按鍵列都可以用滑鼠點擊。",
+    },
+    "help.home": {
+        "en": "**Home** — your progress on the course's {levels} level(s), today's day of the "
+              "{days}-day plan, the recommended next item and why (`n` or Enter opens it), "
+              "reviews due and whether you are ahead or behind.",
+        "zh-TW": "**首頁** — 課程 {levels} 個層級的進度、{days} 天計畫中的今天、建議的下一步與原因"
+                 "（按 `n` 或 Enter 開啟）、待複習項目，以及你是超前還是落後。",
+    },
+    "help.map": {
+        "en": "**Map** — concepts in generations: everything a concept needs is in an earlier "
+              "generation. ○ ready · ◐ learning · ● mastered · ↻ needs review · ⊘ locked. "
+              "Enter opens the lesson, `x` practises.",
+        "zh-TW": "**地圖** — 依「代」排列概念：每個概念需要的先備都在較前面的代。"
+                 "○ 可學習 · ◐ 學習中 · ● 已精熟 · ↻ 需複習 · ⊘ 未解鎖。Enter 開啟課程，`x` 練習。",
+    },
+    "help.plan": {
+        "en": "**Plan** — the days of the plan with their phases, hours and concepts, and where "
+              "you stand.",
+        "zh-TW": "**計畫** — 計畫中的每一天及其階段、時數與概念，以及你目前的位置。",
+    },
+    "help.lesson": {
+        "en": "**Lesson** — the page in your language, common pitfalls and further reading; "
+              "`x` practises.",
+        "zh-TW": "**課程** — 以你的語言顯示課程頁、常見誤區與延伸閱讀；`x` 練習。",
+    },
+    "help.practice": {
+        "en": "**Practice** — type the answer; the line below shows how it is read *before* it "
+              "counts. Enter submits. Hints (`F3`) cost part of the score. A wrong first answer "
+              "lowers mastery; you may try again. `Ctrl+N`/`F4` asks the engine for the next "
+              "question.",
+        "zh-TW": "**練習** — 輸入答案；下方會在計分*之前*顯示系統如何解讀。Enter 送出。提示（`F3`）"
+                 "會扣部分分數。第一次答錯會降低精熟度；你可以再試一次。`Ctrl+N`/`F4` 由引擎挑選下一題。",
+    },
+    "help.labs": {
+        "en": "**Labs** — locked labs say why. `w` copies the starter files to your workspace, "
+              "`u` runs the reference solution, `y` runs your copy; the log and progress bar "
+              "update live and the checks show when it ends.",
+        "zh-TW": "**實驗** — 未解鎖的實驗會說明原因。`w` 將起始檔案複製到工作區，`u` 執行參考解答，"
+                 "`y` 執行你的版本；紀錄與進度條即時更新，結束後顯示檢查結果。",
+    },
+    "help.report": {
+        "en": "**Report** — the course's rubric: {buckets}; `e` exports JSON and Markdown.",
+        "zh-TW": "**報告** — 課程的評分標準：{buckets}；`e` 匯出 JSON 與 Markdown。",
+    },
+    "help.calculators": {
+        "en": "**Calculators** — memory per GPU for full fine-tuning, LoRA, QLoRA, ZeRO-1/2/3 "
+              "and offload, with plots, and the decision-tree advisor.",
+        "zh-TW": "**計算器** — 全參數微調、LoRA、QLoRA、ZeRO-1/2/3 與卸載的每張 GPU 記憶體，"
+                 "附圖表，以及依決策樹給出的技術建議。",
+    },
+    "help.settings": {
+        "en": "**Settings** — language, learner profile and theme.",
+        "zh-TW": "**設定** — 語言、學習者檔案與主題。",
     },
 }
 

@@ -37,8 +37,8 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tutor",
-        description="Adaptive tutor and grader for core LLM-training techniques. "
-        "Without a sub-command, launches the terminal app.",
+        description="Adaptive tutor and grader for any course written as YAML (default: the "
+        "shipped course). Without a sub-command, launches the terminal app.",
         parents=[_global_options(defaults=True)],
     )
     parser.add_argument("--learner", default="default", help="learner profile for the app")

@@ -14,7 +14,19 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help="course directories (default: --curriculum or the shipped course)")
     p.add_argument("--quick", action="store_true",
                    help="skip running every question's test cases through the grader")
+    p.add_argument("--format", choices=["text", "json"], default="text", dest="output",
+                   help="text: file:line:col lines; json: one JSON object per problem and line")
     p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("new", parents=parents, help="create something new from a template")
+    new_sub = p.add_subparsers(dest="new_what", metavar="WHAT", required=True)
+    q = new_sub.add_parser("course", parents=parents,
+                           help="scaffold a minimal valid bilingual course to start from")
+    q.add_argument("directory", metavar="DIR",
+                   help="directory to create (must not exist or be empty)")
+    q.add_argument("--id", dest="course_id", metavar="ID",
+                   help="course id (default: the directory name)")
+    q.set_defaults(handler=cmd_new_course)
 
     p = sub.add_parser("schema", parents=parents, help="JSON Schema of the curriculum YAML")
     p.add_argument("--file", choices=["all", "course", "levels", "concepts", "plan", "labs",
@@ -26,7 +38,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--format", choices=["text", "json", "dot"], default="text")
     p.set_defaults(handler=cmd_graph)
 
-    p = sub.add_parser("plan", parents=parents, help="the 20-day plan")
+    p = sub.add_parser("plan", parents=parents, help="the course's day-by-day study plan")
     p.add_argument("--day", type=int, metavar="N", help="one day only")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_plan)
@@ -38,11 +50,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from tutor.i18n import t
 
     paths = args.paths or [str(course_dir(args))]
+    as_json = getattr(args, "output", "text") == "json"
     failed = 0
     for path in paths:
         course, problems = validate_course(path, run_question_tests=not args.quick)
+        # further course-level checks (e.g. masterability) append to `problems` here
         for problem in problems:
-            print(problem.format())
+            if as_json:  # JSON Lines: editors and CI read one problem per line
+                print(json.dumps(problem.as_json(args.lang), ensure_ascii=False))
+            else:
+                print(problem.format(args.lang))
         errors = [p for p in problems if p.severity == "error"]
         if course is None or errors:
             failed += len(errors) or 1
@@ -52,10 +69,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
         g = build_graph(course)
         print(t("validate.ok", course=course.id, levels=len(course.levels),
                 concepts=len(course.concepts), days=len(course.days), labs=len(course.labs),
-                questions=len(course.questions), edges=g.number_of_edges()))
+                questions=len(course.questions), edges=g.number_of_edges()),
+              file=sys.stderr if as_json else sys.stdout)
     if failed:
         print(t("validate.failed", count=failed), file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_new_course(args: argparse.Namespace) -> int:
+    from tutor.curriculum.scaffold import ScaffoldError, new_course
+    from tutor.i18n import t
+
+    try:
+        files = new_course(args.directory, args.course_id)
+    except ScaffoldError as exc:
+        key = "new.not_empty" if str(exc) == str(args.directory) else "new.bad_id"
+        print(t(key, path=args.directory, id=str(exc)), file=sys.stderr)
+        return 2
+    print(t("new.created", path=args.directory, count=len(files)))
     return 0
 
 

@@ -24,8 +24,8 @@ ARGPARSE_ZH: dict[str, str] = {
 }
 
 HELP_ZH: dict[str, str] = {
-    "Adaptive tutor and grader for core LLM-training techniques. Without a sub-command, "
-    "launches the terminal app.": "LLM 核心訓練技術的自適應家教與自動評分工具。不加子命令時啟動終端機介面。",
+    "Adaptive tutor and grader for any course written as YAML (default: the shipped course). "
+    "Without a sub-command, launches the terminal app.": "適用於任何以 YAML 撰寫之課程的自適應家教與自動評分工具（預設：內建課程）。不加子命令時啟動終端機介面。",
     "interface language (default: TUTOR_LANG, then the locale)": "介面語言（預設：TUTOR_LANG，其次為系統地區設定）",
     "progress database (default: the user data dir; TUTOR_DB overrides)": "學習進度資料庫（預設：使用者資料目錄；TUTOR_DB 可覆寫）",
     "course directory (default: the shipped course)": "課程目錄（預設：內建課程）",
@@ -33,7 +33,11 @@ HELP_ZH: dict[str, str] = {
     "check a course; file:line:col errors": "檢查課程；以 檔案:行:欄 回報錯誤",
     "JSON Schema of the curriculum YAML": "課程 YAML 的 JSON Schema",
     "the prerequisite graph": "先備知識關係圖",
-    "the 20-day plan": "20 天學習計畫",
+    "the course's day-by-day study plan": "課程的逐日學習計畫",
+    "text: file:line:col lines; json: one JSON object per problem and line": "text：每行一個 檔案:行:欄；json：每個問題一行 JSON 物件",
+    "scaffold a minimal valid bilingual course to start from": "建立一個最小、可通過驗證的雙語課程作為起點",
+    "directory to create (must not exist or be empty)": "要建立的目錄（不得存在或必須是空的）",
+    "course id (default: the directory name)": "課程 id（預設：目錄名稱）",
     "list question ids, kinds, levels and concepts": "列出題目 id、題型、層級與概念",
     "grade an answer (nothing is recorded)": "評分一個答案（不記錄）",
     "grade an answer and record it": "評分一個答案並記錄",
@@ -44,6 +48,7 @@ HELP_ZH: dict[str, str] = {
     "stop counting earlier attempts (they stay in the log)": "不再計入先前的作答（紀錄仍保留）",
     "list, start, run and check the labs": "列出、開始、執行與檢查實驗",
     "maintainer tools": "維護者工具",
+    "create something new from a template": "從範本建立新項目",
     "grade a lab submission (or a batch) in a sandbox": "在沙箱中評分實驗繳交（或整批）",
     "training-memory calculator (full FT, LoRA, QLoRA, ZeRO-1/2/3, CPU offload)": "訓練記憶體計算器（全參數微調、LoRA、QLoRA、ZeRO-1/2/3、CPU offload）",
     "course directories (default: --curriculum or the shipped course)": "課程目錄（預設：--curriculum 或內建課程）",

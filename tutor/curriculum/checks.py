@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tutor.curriculum import models as m
+from tutor.curriculum.messages import did_you_mean, msg
 from tutor.curriculum.yamlsrc import Problem, SourceDoc
 
 if TYPE_CHECKING:
@@ -25,14 +26,22 @@ class _Reporter:
         for doc, _qf in loaded.question_files:
             self.docs[doc.file] = doc
         self.problems: list[Problem] = []
+        self.failed_questions = loaded.failed_questions
+        self.questions_unreadable = loaded.questions_unreadable
 
-    def at(self, obj: m.Model, sub: tuple[Any, ...], message: str, key: bool = False) -> None:
+    def at(self, obj: m.Model, sub: tuple[Any, ...], message: str, key: bool = False,
+           severity: str = "error") -> None:
         file, path = obj._src or ("", ())
         doc = self.docs.get(file)
         if doc is None:
-            self.problems.append(Problem(file or "?", 1, 1, message))
+            problem = Problem(file or "?", 1, 1, message)
         else:
-            self.problems.append(doc.problem(path + sub, message, prefer_key=key))
+            problem = doc.problem(path + sub, message, prefer_key=key)
+        if severity != "error":
+            from dataclasses import replace
+
+            problem = replace(problem, severity=severity)
+        self.problems.append(problem)
 
 
 def _dupes(rep: _Reporter, items: Iterable[m.Model], what: str, key: str = "id") -> None:
@@ -43,8 +52,8 @@ def _dupes(rep: _Reporter, items: Iterable[m.Model], what: str, key: str = "id")
             first_file, first_path = seen[value]._src or ("", ())
             doc = rep.docs.get(first_file)
             line = doc.pos(first_path)[0] if doc else 0
-            rep.at(item, (key,), f"duplicate {what} '{value}' (first defined at "
-                                 f"{first_file}:{line})")
+            rep.at(item, (key,), msg("duplicate-id", what=what, value=value,
+                                     first=f"{first_file}:{line}"))
         else:
             seen[value] = item
 
@@ -56,8 +65,11 @@ def _refs(rep: _Reporter, obj: m.Model, field: str, known: Iterable[str] | dict[
         values = [values]
     for i, ref in enumerate(values or []):
         if ref not in known:
+            if what == "question" and (ref in rep.failed_questions or rep.questions_unreadable):
+                continue  # knock-on of a questions file that did not load: reported there
             sub: tuple[Any, ...] = (field, i) if isinstance(getattr(obj, field), list) else (field,)
-            rep.at(obj, sub, f"unknown {what} '{ref}'")
+            rep.at(obj, sub, msg("unknown-ref", what=what, ref=ref,
+                                 hint=did_you_mean(ref, known)))
 
 
 def _cycles(rep: _Reporter, course: m.Course) -> None:
@@ -100,7 +112,7 @@ def _cycles(rep: _Reporter, course: m.Course) -> None:
                         fld = "requires" if cyc[1 % len(cyc)] in concept.requires else "recommends"
                         lst = getattr(concept, fld)
                         rep.at(concept, (fld, lst.index(cyc[1 % len(cyc)])),
-                               f"prerequisite cycle: {names}")
+                               msg("cycle", names=names))
             else:
                 color[node] = BLACK
                 stack.pop()
@@ -118,15 +130,15 @@ def _pages(rep: _Reporter, course: m.Course) -> None:
         for lang in LANG_DIRS:
             if item.page not in cache[lang]:
                 rel = f"{course.meta.content_dir}/{lang}/{item.page}.md"
-                rep.at(item, ("page",), f"missing content page '{rel}'")
+                rep.at(item, ("page",), msg("missing-page", path=rel))
 
 
 def _labs(rep: _Reporter, course: m.Course) -> None:
     root = (Path(course.root) / course.meta.exercises_dir).resolve()
     for lab in course.labs.values():
         if lab.exercise is not None and not (root / lab.exercise / "lab.yaml").is_file():
-            rep.at(lab, ("exercise",), f"missing lab kit '{course.meta.exercises_dir}/"
-                                       f"{lab.exercise}/lab.yaml'")
+            rep.at(lab, ("exercise",), msg("missing-kit", path=f"{course.meta.exercises_dir}/"
+                                                                   f"{lab.exercise}/lab.yaml"))
 
 
 def _plan(rep: _Reporter, course: m.Course) -> None:
@@ -135,34 +147,33 @@ def _plan(rep: _Reporter, course: m.Course) -> None:
     _dupes(rep, course.days, "day", key="day")
     for expected, day in enumerate(course.days, start=1):
         if day.day != expected:
-            rep.at(day, ("day",), f"days must be numbered consecutively from 1: expected day "
-                                  f"{expected}, found {day.day}")
+            rep.at(day, ("day",), msg("day-numbers", expected=expected, found=day.day))
             break
     for day in course.days:
         _refs(rep, day, "concepts", course.concepts, "concept")
         _refs(rep, day, "labs", course.labs, "lab")
         phase = phases.get(day.phase)
         if phase is None:
-            rep.at(day, ("phase",), f"unknown phase '{day.phase}'")
+            rep.at(day, ("phase",), msg("unknown-ref", what="phase", ref=day.phase,
+                                        hint=did_you_mean(day.phase, phases)))
         elif not phase.first_day <= day.day <= phase.last_day:
-            rep.at(day, ("phase",), f"day {day.day} is outside phase '{phase.id}' "
-                                    f"(days {phase.first_day}-{phase.last_day})")
+            rep.at(day, ("phase",), msg("day-outside-phase", day=day.day, phase=phase.id,
+                                        first=phase.first_day, last=phase.last_day))
     levels = {lv.number for lv in course.levels}
     for phase in course.phases:
         if phase.last_day < phase.first_day:
-            rep.at(phase, ("last_day",), f"phase '{phase.id}' ends (day {phase.last_day}) "
-                                         f"before it starts (day {phase.first_day})")
+            rep.at(phase, ("last_day",), msg("phase-order", phase=phase.id, last=phase.last_day,
+                                             first=phase.first_day))
         if phase.level not in levels:
-            rep.at(phase, ("level",), f"unknown level number {phase.level}")
+            rep.at(phase, ("level",), msg("unknown-level", level=phase.level))
     scheduled = {c for d in course.days for c in d.concepts}
     for cid, concept in course.concepts.items():
         if cid not in scheduled:
-            rep.at(concept, ("id",), f"concept '{cid}' is not scheduled on any day of the plan",
-                   key=False)
+            rep.at(concept, ("id",), msg("unscheduled-concept", id=cid), key=False)
     labs_scheduled = {lab for d in course.days for lab in d.labs}
     for lid, lab in course.labs.items():
         if lid not in labs_scheduled:
-            rep.at(lab, ("id",), f"lab '{lid}' is not scheduled on any day of the plan")
+            rep.at(lab, ("id",), msg("unscheduled-lab", id=lid))
 
 
 def _questions(rep: _Reporter, course: m.Course, concept_or_external: set[str],
@@ -176,18 +187,21 @@ def _questions(rep: _Reporter, course: m.Course, concept_or_external: set[str],
                                       for i, n in enumerate(q.tree) if n.pitfall]
         for sub, pid in diagnosed:
             if pid in pitfalls and (q.id, pid) not in listed:
-                rep.at(q, sub, f"question '{q.id}' diagnoses pitfall '{pid}' but the pitfall's "
-                               "diagnosed_by does not list it")
+                rep.at(q, sub, msg("pitfall-not-listed", question=q.id, pitfall=pid))
                 listed.add((q.id, pid))
         _refs(rep, q, "concepts", concept_or_external, "concept")
         if q.level not in level_numbers:
-            rep.at(q, ("level",), f"unknown level number {q.level}")
+            rep.at(q, ("level",), msg("unknown-level", level=q.level))
         for i, node in enumerate(q.tree):
             if node.pitfall and node.pitfall not in pitfalls:
-                rep.at(q, ("tree", i, "pitfall"), f"unknown pitfall '{node.pitfall}'")
+                rep.at(q, ("tree", i, "pitfall"), msg("unknown-ref", what="pitfall",
+                                                      ref=node.pitfall,
+                                                      hint=did_you_mean(node.pitfall, pitfalls)))
         for i, opt in enumerate(q.options):
             if opt.pitfall and opt.pitfall not in pitfalls:
-                rep.at(q, ("options", i, "pitfall"), f"unknown pitfall '{opt.pitfall}'")
+                rep.at(q, ("options", i, "pitfall"), msg("unknown-ref", what="pitfall",
+                                                         ref=opt.pitfall,
+                                                         hint=did_you_mean(opt.pitfall, pitfalls)))
 
 
 def semantic_problems(course: m.Course, loaded: Loaded) -> list[Problem]:
@@ -195,7 +209,7 @@ def semantic_problems(course: m.Course, loaded: Loaded) -> list[Problem]:
     rep = _Reporter(loaded)
     f = loaded.files
     all_concepts: list[m.Concept] = f["concepts.yaml"].concepts
-    all_labs: list[m.Lab] = f["labs.yaml"].labs
+    all_labs: list[m.Lab] = f["labs.yaml"].labs if "labs.yaml" in f else []
     all_questions = [q for _doc, qf in loaded.question_files for q in qf.questions]
     _dupes(rep, course.levels, "level")
     _dupes(rep, course.levels, "level number", key="number")
@@ -205,20 +219,20 @@ def semantic_problems(course: m.Course, loaded: Loaded) -> list[Problem]:
     _dupes(rep, course.pitfalls, "pitfall")
     _dupes(rep, course.meta.externals, "external")
     _dupes(rep, course.meta.rubric.buckets, "rubric bucket")
+    _dupes(rep, course.meta.topics, "topic")
 
     meta = course.meta
-    if meta.module.id != Path(course.root).name:
-        rep.at(meta.module, ("id",), f"module id '{meta.module.id}' must equal the course "
-                                     f"directory name '{Path(course.root).name}'")
+    # module.id need not equal the directory name: a renamed copy of a course still loads (the
+    # id keys learners' progress, so keep it when you move a course; see docs/authoring.md)
     total = sum(b.weight for b in meta.rubric.buckets)
     if total != 100:
         weights = " + ".join(str(b.weight) for b in meta.rubric.buckets)
-        rep.at(meta.rubric, ("buckets",), f"rubric weights sum to {total} ({weights}), not 100")
+        rep.at(meta.rubric, ("buckets",), msg("rubric-weights", total=total, weights=weights))
 
     for expected, level in enumerate(course.levels, start=1):
         if level.number != expected:
-            rep.at(level, ("number",), f"level numbers must be consecutive from 1: expected "
-                                       f"{expected}, found {level.number}")
+            rep.at(level, ("number",), msg("level-numbers", expected=expected,
+                                           found=level.number))
             break
     level_numbers = {lv.number for lv in course.levels}
     externals = course.externals
@@ -227,13 +241,20 @@ def semantic_problems(course: m.Course, loaded: Loaded) -> list[Problem]:
     prereq_ids = set(course.concepts) | prereq_externals
     for c in all_concepts:
         if c.level not in level_numbers:
-            rep.at(c, ("level",), f"unknown level number {c.level}")
+            rep.at(c, ("level",), msg("unknown-level", level=c.level))
         _refs(rep, c, "requires", prereq_ids, "prerequisite")
         _refs(rep, c, "recommends", prereq_ids, "prerequisite")
         if c.id in c.requires or c.id in c.recommends:
             fld = "requires" if c.id in c.requires else "recommends"
-            rep.at(c, (fld, getattr(c, fld).index(c.id)), f"concept '{c.id}' requires itself")
+            rep.at(c, (fld, getattr(c, fld).index(c.id)), msg("self-prerequisite", id=c.id))
     _cycles(rep, course)
+    declared = {t.id for t in meta.topics}
+    if declared:  # an undeclared topic is fine (its id is its title), a near-miss is a typo
+        for c in all_concepts:
+            hint = did_you_mean(c.topic, declared) if c.topic not in declared else None
+            if hint:
+                rep.at(c, ("topic",), msg("undeclared-topic", topic=c.topic, hint=hint),
+                       severity="warning")
     for level in course.levels:
         _refs(rep, level, "self_check", course.questions, "question")
     for lab in all_labs:
@@ -266,5 +287,5 @@ def question_test_problems(course: m.Course, loaded: Loaded) -> list[Problem]:
     for q in course.questions.values():
         for failure in run_cases(q):
             index = getattr(failure, "index", 0)
-            rep.at(q, ("cases", index), f"question test failed: {failure}")
+            rep.at(q, ("cases", index), msg("question-test", detail=failure))
     return rep.problems

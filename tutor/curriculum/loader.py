@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tutor.curriculum import models as m
+from tutor.curriculum.messages import Hint, Msg, did_you_mean, msg
 from tutor.curriculum.yamlsrc import Problem, SourceDoc, load_yaml
 
 __all__ = ["CourseError", "Problem", "load_course", "validate_course"]
@@ -29,7 +30,8 @@ COURSE_FILES: dict[str, type[BaseModel]] = {
 }
 """The files of a course and the model each one's top level must satisfy."""
 
-OPTIONAL_FILES = {"pitfalls.yaml"}
+OPTIONAL_FILES = {"pitfalls.yaml", "labs.yaml"}
+"""Files a course may leave out: no pitfalls, no labs (then no Labs screen)."""
 
 
 class CourseError(Exception):
@@ -48,7 +50,37 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _format_error(err: Any) -> tuple[tuple[Any, ...], str, bool]:
+def _keys_at(model: Any, loc: tuple[Any, ...]) -> set[str]:
+    """The keys allowed in the mapping at ``loc`` below ``model``, for "did you mean"."""
+    import typing
+
+    models: list[Any] = [model]
+    for part in loc:
+        nxt: list[Any] = []
+        for mdl in models:
+            if isinstance(part, int) or not (isinstance(mdl, type) and issubclass(mdl, BaseModel)):
+                nxt.append(mdl)  # list index or dict key: the element type is unwrapped below
+                continue
+            for name, info in mdl.model_fields.items():
+                if part in (name, info.alias):
+                    nxt.append(info.annotation)
+        models = []
+        stack = nxt
+        while stack:  # unwrap list[X], dict[str, X], X | None, unions
+            tp = stack.pop()
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                models.append(tp)
+            else:
+                args = typing.get_args(tp)
+                stack.extend(args[-1:] if typing.get_origin(tp) is dict else args)
+    keys: set[str] = set()
+    for mdl in models:
+        if isinstance(mdl, type) and issubclass(mdl, BaseModel):
+            keys.update(info.alias or name for name, info in mdl.model_fields.items())
+    return keys
+
+
+def _format_error(err: Any, model: Any, doc: SourceDoc) -> tuple[tuple[Any, ...], Msg, bool]:
     """Turn one pydantic error into (path, message, prefer_key_position)."""
     loc = tuple(err["loc"])
     typ = err["type"]
@@ -57,21 +89,30 @@ def _format_error(err: Any) -> tuple[tuple[Any, ...], str, bool]:
     if typ == "missing":
         name = loc[-1] if loc else "?"
         if name in ("en", "zh-TW"):
-            return loc[:-1], f"missing translation '{name}'", False
-        return loc[:-1], f"missing required field '{name}'", False
+            return loc[:-1], msg("missing-translation", lang=name), False
+        return loc[:-1], msg("missing-field", name=name), False
     if typ == "extra_forbidden":
-        return loc, f"unknown key '{loc[-1]}'", True
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        key = str(loc[-1])
+        hint: Hint = did_you_mean(key, _keys_at(model, loc[:-1]))
+        if not hint and loc[:-1] in doc.flow_maps and err.get("input") is None:
+            # `{en: Hello, world}` reads as keys 'en' and 'world': the comma split the text
+            hint = Hint("quote-flow")
+        return loc, msg("unknown-key", key=key, hint=hint), True
+    detail = err["msg"]
+    if detail.startswith("Value error, "):
+        detail = detail[len("Value error, "):]
     field = loc[-1] if loc else ""
     where = f"'{field}': " if isinstance(field, str) and field else ""
     inp = err.get("input")
     if typ == "string_pattern_mismatch":
-        return loc, f"{where}invalid id {inp!r} (use lower-case letters, digits, '-' and '.')", False
+        return loc, msg("invalid-id", where=where, value=repr(inp)), False
     if typ == "literal_error":
-        return loc, f"{where}{inp!r} is not allowed; {msg[0].lower()}{msg[1:]}", False
-    return loc, f"{where}{msg[0].lower()}{msg[1:]}", False
+        expected = [e.strip().strip("'") for e in
+                    str(err.get("ctx", {}).get("expected", "")).replace(" or ", ",").split(",")]
+        hint = did_you_mean(str(inp), [e for e in expected if e])
+        return loc, msg("not-allowed", where=where, value=repr(inp),
+                        detail=f"{detail[0].lower()}{detail[1:]}", hint=hint), False
+    return loc, msg("schema", where=where, detail=f"{detail[0].lower()}{detail[1:]}"), False
 
 
 def _attach_sources(obj: Any, file: str, path: tuple[Any, ...]) -> None:
@@ -91,14 +132,20 @@ def _attach_sources(obj: Any, file: str, path: tuple[Any, ...]) -> None:
 
 def _validate_doc(doc: SourceDoc, model: type[BaseModel], problems: list[Problem]) -> Any:
     if not isinstance(doc.data, dict):
-        problems.append(doc.problem((), f"expected a mapping at the top of the file, "
-                                        f"found {type(doc.data).__name__}"))
+        problems.append(doc.problem((), msg("not-mapping", found=type(doc.data).__name__)))
         return None
     try:
         obj = model.model_validate(doc.data)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            path, message, prefer_key = _format_error(err)
+        found = [_format_error(err, model, doc) for err in exc.errors(include_url=False)]
+        # a typo'd key is the root cause of the "missing required field" for the key it meant:
+        # report the typo (with its "did you mean") and not the knock-on
+        meant = {path[:-1] + (msg_.hint_name,) for path, msg_, _k in found
+                 if msg_.code == "unknown-key" and msg_.hint_name}
+        for path, message, prefer_key in found:
+            if (message.code in ("missing-field", "missing-translation")
+                    and path + (message.field,) in meant):
+                continue
             problems.append(doc.problem(path, message, prefer_key))
         return None
     _attach_sources(obj, doc.file, ())
@@ -113,6 +160,11 @@ class Loaded:
         self.docs: dict[str, SourceDoc] = {}
         self.files: dict[str, Any] = {}
         self.question_files: list[tuple[SourceDoc, m.QuestionsFile]] = []
+        self.failed_questions: set[str] = set()
+        """Ids of questions in files that did not load: references to them are not reported
+        again (the file's own problem is the root cause)."""
+        self.questions_unreadable = False
+        """Whether a questions file could not be parsed at all (its ids are unknown)."""
 
 
 def _read(root: Path, problems: list[Problem]) -> Loaded:
@@ -122,7 +174,7 @@ def _read(root: Path, problems: list[Problem]) -> Loaded:
         if not path.exists():
             if name in OPTIONAL_FILES:
                 continue
-            problems.append(Problem(_display(path), 1, 1, f"missing course file '{name}'"))
+            problems.append(Problem(_display(path), 1, 1, msg("missing-file", name=name)))
             continue
         doc, probs = load_yaml(path, _display(path))
         problems.extend(probs)
@@ -138,10 +190,19 @@ def _read(root: Path, problems: list[Problem]) -> Loaded:
             doc, probs = load_yaml(path, _display(path))
             problems.extend(probs)
             if doc is None:
+                loaded.questions_unreadable = True
                 continue
             qf = _validate_doc(doc, m.QuestionsFile, problems)
             if qf is not None:
                 loaded.question_files.append((doc, qf))
+            else:
+                items = doc.data.get("questions") if isinstance(doc.data, dict) else None
+                if not isinstance(items, list):
+                    loaded.questions_unreadable = True
+                    continue
+                for item in items:
+                    if isinstance(item, dict) and isinstance(item.get("id"), str):
+                        loaded.failed_questions.add(item["id"])
     return loaded
 
 
@@ -155,7 +216,7 @@ def _merge(loaded: Loaded, problems: list[Problem]) -> m.Course | None:
     for c in f["concepts.yaml"].concepts:
         concepts.setdefault(c.id, c)
     labs: dict[str, m.Lab] = {}
-    for lab in f["labs.yaml"].labs:
+    for lab in f["labs.yaml"].labs if "labs.yaml" in f else []:
         labs.setdefault(lab.id, lab)
     questions: dict[str, Any] = {}
     for _doc, qf in loaded.question_files:
@@ -191,7 +252,7 @@ def validate_course(
     if root.is_file():  # `tutor validate curriculum/x/course.yaml` means its directory
         root = root.parent
     if not root.is_dir():
-        return None, [Problem(_display(root), 1, 1, "course directory not found")]
+        return None, [Problem(_display(root), 1, 1, msg("dir-not-found"))]
     loaded = _read(root, problems)
     course = _merge(loaded, problems)
     if course is not None:

@@ -26,7 +26,11 @@ FORMAT_VERSION = 1
 ID_PATTERN = r"^[a-z0-9][a-z0-9.\-]*$"
 """Ids are lower-case kebab-case (dots allowed, as in ``lab-1.1``)."""
 
-Topic = Literal["foundations", "peft", "distributed", "memory", "attention", "alignment"]
+TOPIC_PATTERN = r"^[a-z0-9][a-z0-9\-]*$"
+"""Topic strands are free kebab-case ids chosen by the course (``peft``, ``counting``)."""
+
+Feature = Literal["calculators"]
+"""Optional app features a course opts into (``calculators``: memory estimator and advisor)."""
 Strength = Literal["hard", "soft"]
 
 
@@ -45,20 +49,20 @@ class ModuleMeta(Model):
     """Module metadata (the seed's JSON header)."""
 
     id: str = Field(pattern=ID_PATTERN)
-    """Course id; equals the directory name."""
+    """Course id (kebab-case); the directory may have another name."""
     title: Text
-    """Course title."""
-    category: str
+    """Course title: the app's title bar and every heading that names the course."""
+    category: str | None = None
     """Category in the wider programme, e.g. ``llm-training-fundamentals``."""
-    difficulty_levels: dict[str, int]
+    difficulty_levels: dict[str, int] = Field(default_factory=dict)
     """Named difficulty levels and their numeric value (elementary 2 … research 5)."""
-    estimated_hours: EstimatedHours
+    estimated_hours: EstimatedHours | None = None
     """Estimated reading / practice / mastery hours."""
-    tags: list[str]
+    tags: list[str] = Field(default_factory=list)
     """Free-form tags."""
-    version: str
+    version: str = "1.0"
     """Content version of the course."""
-    last_updated: date
+    last_updated: date | None = None
     """Date the content was last revised."""
 
 
@@ -93,7 +97,7 @@ class RubricBucket(Model):
 
 
 class Rubric(Model):
-    """The assessment framework (seed: 40/30/20/10)."""
+    """The assessment framework (the shipped course: 40/30/20/10; default: concepts 100)."""
 
     buckets: list[RubricBucket] = Field(min_length=1)
     """Rubric buckets in display order."""
@@ -163,6 +167,25 @@ class Resource(Model):
     """Concepts the resource covers."""
 
 
+class TopicInfo(Model):
+    """A topic strand's display title. Declaring a topic is optional: an undeclared one shows its id."""
+
+    id: str = Field(pattern=TOPIC_PATTERN)
+    """Topic id, as concepts name it in ``topic``."""
+    title: Text
+    """Topic title."""
+
+
+def _default_rubric() -> Rubric:
+    """A course without a ``rubric`` is assessed on its questions alone (one bucket, 100 %)."""
+    return Rubric(buckets=[RubricBucket(
+        id="concepts", weight=100, source="quiz",
+        title=Text.model_validate({"en": "Concepts", "zh-TW": "概念"}),
+        criteria=[Text.model_validate({"en": "Mastery of the course's concepts",
+                                       "zh-TW": "精熟課程中的概念"})],
+    )])
+
+
 class CourseFile(Model):
     """Top level of ``course.yaml``."""
 
@@ -170,16 +193,20 @@ class CourseFile(Model):
     """Curriculum format version; this code reads version 1."""
     module: ModuleMeta
     """Module metadata."""
-    content_dir: str = "../../content"
+    content_dir: str = "content"
     """Lesson pages root, relative to the course directory; holds ``en/`` and ``zh-TW/``."""
-    exercises_dir: str = "../../exercises"
+    exercises_dir: str = "exercises"
     """Lab exercises root, relative to the course directory."""
+    features: list[Feature] = Field(default_factory=list)
+    """Optional app features: ``calculators`` adds the memory estimator and advisor screen."""
+    topics: list[TopicInfo] = Field(default_factory=list)
+    """Titles of the topic strands; a topic not listed here shows its id."""
     bkt: BktParams = Field(default_factory=BktParams)
     """Default BKT parameters for every concept."""
-    rubric: Rubric
-    """Assessment rubric."""
-    decision_tree: list[DecisionRule] = Field(min_length=1)
-    """Technique decision tree, ordered by model size."""
+    rubric: Rubric = Field(default_factory=_default_rubric)
+    """Assessment rubric; without one, questions alone count (concepts 100 %)."""
+    decision_tree: list[DecisionRule] = Field(default_factory=list)
+    """Decision tree for the advisor (``features: [calculators]``), ordered by model size."""
     externals: list[External] = Field(default_factory=list)
     """External prerequisites and enabled modules."""
     integration_points: list[IntegrationPoint] = Field(default_factory=list)
@@ -196,10 +223,10 @@ class CourseFile(Model):
 
 
 class Level(Model):
-    """One of the five cognitive levels."""
+    """One level of the course's path (1 to 9 levels)."""
 
     id: str = Field(pattern=ID_PATTERN)
-    """Level id: intuitive, conceptual, formalisation, theoretical, innovative."""
+    """Level id, e.g. ``intuitive``."""
     number: int = Field(ge=1, le=9)
     """Position on the path, 1-based; numbers are consecutive."""
     title: Text
@@ -221,8 +248,8 @@ class Level(Model):
 class LevelsFile(Model):
     """Top level of ``levels.yaml``."""
 
-    levels: list[Level] = Field(min_length=1)
-    """The cognitive levels in order."""
+    levels: list[Level] = Field(min_length=1, max_length=9)
+    """The levels in order (1 to 9)."""
 
 
 class Concept(Model):
@@ -234,8 +261,8 @@ class Concept(Model):
     """Concept title."""
     level: int = Field(ge=1)
     """Number of the cognitive level the concept belongs to."""
-    topic: Topic
-    """Topic strand; levels follow each other per topic."""
+    topic: str = Field(pattern=TOPIC_PATTERN)
+    """Topic strand (free kebab-case id); levels follow each other per topic."""
     summary: Text
     """One or two sentences shown in the map and lesson header."""
     page: str
@@ -305,7 +332,7 @@ class PlanFile(Model):
 class Lab(Model):
     """A lab's place in the course; its runnable spec is exercises/<exercise>/lab.yaml."""
 
-    id: str = Field(pattern=r"^lab-\d+\.\d+$")
+    id: str = Field(pattern=ID_PATTERN)
     """Lab id, e.g. ``lab-1.1``."""
     title: Text
     """Lab title."""
@@ -322,8 +349,8 @@ class Lab(Model):
 class LabsFile(Model):
     """Top level of ``labs.yaml``."""
 
-    labs: list[Lab] = Field(min_length=1)
-    """The course's labs."""
+    labs: list[Lab] = Field(default_factory=list)
+    """The course's labs (the file is optional; a course without labs has no Labs screen)."""
 
 
 class Pitfall(Model):
@@ -400,3 +427,23 @@ class Course(Model):
 
     def day(self, number: int) -> Day:
         return self.days[number - 1]
+
+    @property
+    def has_labs(self) -> bool:
+        """Whether the course has labs (otherwise the app shows no Labs screen)."""
+        return bool(self.labs)
+
+    def has_feature(self, name: str) -> bool:
+        """Whether course.yaml opts into an app feature (``calculators``)."""
+        return name in self.meta.features
+
+    def title(self, lang: str) -> str:
+        """The course title in ``lang``."""
+        return self.meta.module.title.get(lang)
+
+    def topic_title(self, topic: str, lang: str) -> str:
+        """A topic's title from course.yaml ``topics``, or its id."""
+        for info in self.meta.topics:
+            if info.id == topic:
+                return info.title.get(lang)
+        return topic

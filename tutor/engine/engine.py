@@ -671,8 +671,8 @@ class Engine:
                     passed = self.passed_labs(learner)
                 for lab_id in day.labs:
                     lab = self.course.labs.get(lab_id)
-                    if lab is None or lab_id in passed:
-                        continue
+                    if lab is None or lab.exercise is None or lab_id in passed:
+                        continue  # a lab without a kit cannot be passed: never recommend it
                     if all(c in state.ever_mastered for c in lab.concepts):
                         fields = {"day": str(day.day), "lab": lab.title.get(self.lang)}
                         return Recommendation(
@@ -700,13 +700,17 @@ class Engine:
         if passed is None:
             passed = self.passed_labs(learner)
         for lab_id, lab in self.course.labs.items():
-            if lab_id not in passed and all(c in state.ever_mastered for c in lab.concepts):
+            if (lab_id not in passed and lab.exercise is not None
+                    and all(c in state.ever_mastered for c in lab.concepts)):
                 fields = {"lab": lab.title.get(self.lang)}
                 return Recommendation("lab", lab_id, None, self._t("engine.reason.lab", **fields),
                                       "engine.reason.lab", fields)
 
         # 5. placement when external prerequisites block concepts
-        unmet = [x for x in self.placement_targets() if x not in state.externals_met]
+        # only externals some concept requires: a placement for one that gates nothing is noise
+        named = {x for xs in self.index.external_prereqs.values() for x in xs}
+        unmet = [x for x in self.placement_targets()
+                 if x not in state.externals_met and x in named]
         blocked = [c for c in concepts if c not in state.ever_mastered]
         if blocked and unmet:
             fields = {"externals": ", ".join(unmet)}

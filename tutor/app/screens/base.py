@@ -26,15 +26,12 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-NAV = ("home", "map", "plan", "labs", "report", "calculators", "settings")
-
-
 class NavBar(Static):
     """One line of clickable screen names (mouse users' way around; keys are in the footer)."""
 
-    def __init__(self, current: str, lang: str) -> None:
+    def __init__(self, current: str, lang: str, modes: tuple[str, ...]) -> None:
         parts = []
-        for mode in NAV:
+        for mode in modes:  # only the screens this course has (Services.modes)
             label = s(f"key.nav.{mode}", lang)
             key = s(f"navkey.{mode}", lang)
             style = "reverse" if mode == current else ""
@@ -83,9 +80,9 @@ class TutorScreen(Screen[Any]):
 
     def compose(self) -> ComposeResult:
         self._rendered = (self.lang, self.svc.version)
-        self.sub_title = self.s(self.TITLE_KEY) if self.TITLE_KEY else ""
+        self.sub_title = self.screen_title()
         yield Header()
-        yield NavBar(self.MODE, self.lang)
+        yield NavBar(self.MODE, self.lang, self.svc.modes())
         if self.svc.load_error is not None:
             yield Static(s("error.course", self.lang, problems=_escape(self.svc.load_error)),
                          classes="warning", id="course-error")
@@ -98,6 +95,10 @@ class TutorScreen(Screen[Any]):
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    def screen_title(self) -> str:
+        """The header's subtitle: the screen's title (screens may fill in course figures)."""
+        return self.s(self.TITLE_KEY) if self.TITLE_KEY else ""
 
     def on_mount(self) -> None:
         from tutor.app.app import localize_bindings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,6 +11,32 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
 from tutor.app.strings import s
+
+SECTIONS = {"home": ("help.home", "help.lesson", "help.practice"), "map": ("help.map",),
+            "plan": ("help.plan",), "labs": ("help.labs",), "report": ("help.report",),
+            "calculators": ("help.calculators",), "settings": ("help.settings",)}
+"""Help sections per screen, in navigation order; a screen the course lacks has no section."""
+
+
+def help_markdown(svc: Any, lang: str) -> str:
+    """The help for the screens this course has, with the course's own figures."""
+    from tutor.app.services import ALL_MODES, OPTIONAL_MODES
+
+    modes = svc.modes() if svc is not None else tuple(
+        m for m in ALL_MODES if m not in OPTIONAL_MODES)
+    course = None
+    if svc is not None and svc.course_loaded and svc.load_error is None:
+        course = svc.course
+    screens = " · ".join(f"`{s(f'navkey.{m}', lang)}` {s(f'key.nav.{m}', lang)}" for m in modes)
+    fields: dict[str, object] = {"screens": screens, "levels": "?", "days": "?", "buckets": "…"}
+    if course is not None:
+        fields.update(levels=len(course.levels), days=len(course.days),
+                      buckets=", ".join(f"{b.title.get(lang)} {b.weight} %"
+                                        for b in course.meta.rubric.buckets))
+    parts = [s("help.nav", lang, **fields)]
+    for mode in modes:
+        parts.extend(s(key, lang, **fields) for key in SECTIONS.get(mode, ()))
+    return "\n\n".join(parts) + "\n"
 
 
 class HelpScreen(ModalScreen[None]):
@@ -41,7 +67,7 @@ class HelpScreen(ModalScreen[None]):
         lang = str(getattr(self.app, "lang", "en"))
         with VerticalScroll(id="help-box"):
             yield Static(s("help.title", lang), classes="panel-title")
-            yield Markdown(s("help.body", lang), id="help-md")
+            yield Markdown(help_markdown(getattr(self.app, "services", None), lang), id="help-md")
             yield Static(s("help.close", lang), classes="dim")
 
     def on_mount(self) -> None:

@@ -1,4 +1,4 @@
-"""Home: the five levels as a path, today's plan day, the next item and why, reviews, pacing."""
+"""Home: the course's levels as a path, today's plan day, the next item and why, reviews, pacing."""
 
 from __future__ import annotations
 
@@ -81,7 +81,10 @@ class HomeScreen(TutorScreen):
                 yield Static(self.s("home.no_engine", why=svc.engine_error), classes="warning")
             with Horizontal(id="home-cols"):
                 with Vertical(id="home-path", classes="panel"):
-                    yield Static(self.s("home.path"), classes="panel-title")
+                    n_levels = len(svc.course.levels)
+                    yield Static(self.s("home.path_one") if n_levels == 1
+                                 else self.s("home.path", count=n_levels),
+                                 classes="panel-title")
                     for lv in svc.course.levels:
                         ids = [c.id for c in svc.course.concepts.values() if c.level == lv.number]
                         done = sum(1 for c in ids if mastery[c].state in ("mastered", "review"))

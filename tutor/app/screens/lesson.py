@@ -48,7 +48,10 @@ class LessonScreen(TutorScreen):
         c = svc.concept(self.concept_id)
         mastery = svc.mastery()
         state = mastery[self.concept_id]
-        head = (f"[b]{c.title.get(lang)}[/]  [dim]L{c.level} · {c.topic} · {c.id}[/]  "
+        from textual.markup import escape
+
+        topic = escape(svc.course.topic_title(c.topic, lang))  # course.yaml `topics`, or the id
+        head = (f"[b]{c.title.get(lang)}[/]  [dim]L{c.level} · {topic} · {c.id}[/]  "
                 f"{self.s('state.' + state.state)}")
         with Horizontal(id="lesson-head"):
             yield Static(head, id="lesson-title")

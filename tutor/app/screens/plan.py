@@ -1,4 +1,4 @@
-"""Plan: the 20-day calendar with phases, hours, labs, and where the learner stands."""
+"""Plan: the course's day-by-day calendar with phases, hours, labs, and where the learner stands."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ class PlanScreen(TutorScreen):
     MODE = "plan"
     TITLE_KEY = "plan.title"
 
+    def screen_title(self) -> str:
+        """"N-day plan", N from the course (the plain title until the course loads)."""
+        if not self.ready:
+            return self.s("plan.title")
+        days = len(self.svc.course.days)
+        return self.s("plan.title_one") if days == 1 else self.s("plan.title_days", days=days)
+
     def compose_body(self) -> ComposeResult:
         svc, _lang = self.svc, self.lang
         try:
@@ -58,9 +65,10 @@ class PlanScreen(TutorScreen):
         svc, lang = self.svc, self.lang
         course = svc.course
         table = self.query_one("#plan-table", DataTable)
+        labs = course.has_labs  # a course without labs has no Labs column
         table.add_columns(self.s("plan.col.day"), self.s("plan.col.status"),
                           self.s("plan.col.phase"), self.s("plan.col.title"),
-                          self.s("plan.col.hours"), self.s("plan.col.labs"))
+                          self.s("plan.col.hours"), *([self.s("plan.col.labs")] if labs else []))
         phases = {p.id: p for p in course.phases}
         last_phase = None
         for d in course.days:
@@ -77,7 +85,7 @@ class PlanScreen(TutorScreen):
                 status = (status + " ◆ " + self.s("plan.today")).strip()
             table.add_row(str(d.day), status, phase_name, d.title.get(lang),
                           f"{d.theory_hours:g}+{d.practice_hours:g}",
-                          ", ".join(d.labs), key=str(d.day))
+                          *([", ".join(d.labs)] if labs else []), key=str(d.day))
         table.move_cursor(row=max(0, min(len(course.days), self._reached) - 1))
         table.focus()
 

@@ -148,10 +148,7 @@ class QuizScreen(TutorScreen):
                 prompt = _esc(prompt) + "\n" + "\n".join(
                     f"  [b]{o.id})[/] {_esc(o.text.get(lang))}" for o in q.options)
             yield Static(_esc(prompt) if not q.options else prompt, id="prompt")
-            yield TutorInput(self.draft,
-                             placeholder=self.s(f"quiz.placeholder.{q.kind}")
-                             if f"quiz.placeholder.{q.kind}" in _KINDS else self.s("quiz.placeholder"),
-                             id="answer")
+            yield TutorInput(self.draft, placeholder=self._placeholder(q), id="answer")
             yield Static(self.s("quiz.preview_idle"), id="preview")
             with Horizontal(id="quiz-buttons"):
                 yield Button(self.s("quiz.submit"), id="submit", variant="primary", compact=True,
@@ -164,6 +161,9 @@ class QuizScreen(TutorScreen):
                              disabled=self.placement is not None)
             yield Static("", id="hints")
             yield Static("", id="feedback")
+
+    def _placeholder(self, q: Any) -> str:
+        return placeholder_text(q, self.lang)
 
     def _hint_label(self, q: Any) -> str:
         if not q.hints:
@@ -455,6 +455,30 @@ class QuizScreen(TutorScreen):
 _KINDS = {f"quiz.placeholder.{k}" for k in
           ("expression", "numeric", "equation", "set", "inequality", "asymptotic", "choice",
            "multi", "ordering", "text", "derivation")}
+
+_SYMBOLIC = ("expression", "equation", "inequality", "set", "asymptotic")
+"""Kinds whose answers are written in the question's symbols."""
+
+
+def placeholder_text(q: Any, lang: str) -> str:
+    """The answer box's hint, drawn from the question itself: its symbols or its option ids.
+
+    Never an example answer from another course (and never one that could be this question's
+    answer): symbolic kinds name the symbols to use, option kinds show this question's ids.
+    """
+    from tutor.app.strings import s
+
+    kind = str(getattr(q, "kind", ""))
+    symbols = list(getattr(q, "symbols", {}) or {})
+    options = [str(o.id) for o in getattr(q, "options", []) or []]
+    if kind in _SYMBOLIC and symbols:
+        return s(f"quiz.placeholder.{kind}.in", lang, symbols=", ".join(symbols))
+    if kind == "choice" and options:
+        return s("quiz.placeholder.choice.ids", lang, ids=" / ".join(options))
+    if kind in ("multi", "ordering") and options:
+        return s(f"quiz.placeholder.{kind}.ids", lang, ids=", ".join(options))
+    key = f"quiz.placeholder.{kind}"
+    return s(key, lang) if key in _KINDS else s("quiz.placeholder", lang)
 
 
 def _esc(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Report: the rubric (40/30/20/10) with bars, per-bucket evidence, and export."""
+"""Report: the course's rubric with bars, per-bucket evidence, and export."""
 
 from __future__ import annotations
 
