@@ -578,7 +578,7 @@ def format_table(e: Estimate, lang: str = "en") -> str:
             for t in e.terms]
     head = ("term", "where", "GB", "formula") if lang != "zh-TW" else ("項目", "位置", "GB", "公式")
     total = "total per GPU" if lang != "zh-TW" else "每張 GPU 合計"
-    cpu = "host (CPU) memory" if lang != "zh-TW" else "主機（CPU）記憶體"
+    cpu = "host (CPU) memory per node" if lang != "zh-TW" else "每節點主機（CPU）記憶體"
     foot = [(total, "gpu", f"{e.gpu_bytes / GB:,.3f}", "")]
     if e.cpu_bytes:
         foot.append((cpu, "cpu", f"{e.cpu_bytes / GB:,.3f}", ""))

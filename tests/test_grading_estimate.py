@@ -167,6 +167,12 @@ def test_deepspeed_host_memory_is_per_node() -> None:
     assert off3.cpu_bytes == pytest.approx(16 * 7e9 * 1.5 / 8)
 
 
+def test_table_labels_host_memory_per_node() -> None:
+    e = estimate(Setup(params=7e9, gpus=16, zero=2, offload="optimizer"))
+    assert "host (CPU) memory per node" in format_table(e, "en")
+    assert "每節點主機（CPU）記憶體" in format_table(e, "zh-TW")
+
+
 def test_nodes_default_to_eight_gpu_servers() -> None:
     """Without nodes, N GPUs are taken as ceil(N / 8) servers, and a note says so."""
     default = estimate(Setup(params=7e9, gpus=64, zero=2, convention="deepspeed"))
