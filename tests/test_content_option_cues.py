@@ -104,6 +104,26 @@ def test_the_key_position_is_spread() -> None:
         f"key positions over {len(QUESTIONS)} questions: {dict(positions)}")
 
 
+def _ordering_questions() -> list[Question]:
+    out: list[Question] = []
+    for path in sorted(QDIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        out.extend(q for q in (Question.model_validate(r) for r in data.get("questions", []))
+                   if q.kind == "ordering")
+    return out
+
+
+def listed_in_answer_order(q: Question) -> bool:
+    """True when the YAML lists an ordering question's items in the right order."""
+    answer = q.answer if isinstance(q.answer, str) else ",".join(q.answer or [])
+    return [o.id for o in q.options] == [a.strip() for a in answer.split(",")]
+
+
+def test_ordering_items_are_not_listed_in_the_answer_order() -> None:
+    ordered = [q.id for q in _ordering_questions() if listed_in_answer_order(q)]
+    assert not ordered, f"listed in the right order already: {ordered}"
+
+
 def _synthetic(key_text: str, other_text: str, key_first: bool) -> Question:
     key: dict[str, Any] = {"id": "a", "correct": True, "text": {"en": key_text, "zh-TW": key_text}}
     other: dict[str, Any] = {"id": "b", "text": {"en": other_text, "zh-TW": other_text}}
@@ -124,6 +144,14 @@ def test_the_measures_can_fail() -> None:
     assert longest_share(bad, "en") == 1.0 > MAX_LONGEST_SHARE
     assert position_share(bad) == 1.0 > MAX_POSITION_SHARE
     assert rank_share(bad, "zh-TW") == 1.0 > MAX_RANK_SHARE
+    listed = Question.model_validate({
+        "id": "ord", "level": 1, "concepts": ["c"], "kind": "ordering",
+        "prompt": {"en": "p", "zh-TW": "p"}, "answer": "b,a",
+        "options": [{"id": "b", "text": {"en": "1", "zh-TW": "1"}},
+                    {"id": "a", "text": {"en": "2", "zh-TW": "2"}}],
+        "cases": [{"answer": "b,a", "status": "correct"}],
+    })
+    assert listed_in_answer_order(listed)
     mixed = [_synthetic("short", "a long, careful answer", key_first=i % 2 == 0) for i in range(4)]
     assert longest_share(mixed, "en") == 0.0
     assert position_share(mixed) == 0.5
