@@ -15,7 +15,8 @@ states, ZeRO-2 also the gradients, ZeRO-3 also the weights.
 ``deepspeed`` mirrors DeepSpeed's own estimators (``estimate_zero2_model_states_mem_needs`` /
 ``estimate_zero3_model_states_mem_needs``): the sharded part is 18 bytes per parameter (16-bit and
 fp32 gradients, fp32 weights, momentum, variance), ZeRO-3 holds a working buffer of 4 bytes per
-parameter of the largest layer, CPU figures include DeepSpeed's buffer factor 1.5.
+parameter of the largest layer, CPU figures include DeepSpeed's buffer factor 1.5 and, like
+DeepSpeed's, are per node: they scale with the GPUs of one node, not with all N GPUs.
 
 Activations follow Korthikanti et al. 2022 (no tensor/sequence parallelism): per layer
 s·b·h·(34 + 5·a·s/h) bytes in 16-bit; FlashAttention removes the a·s² score term; full
@@ -52,6 +53,8 @@ NF4_BYTES = 0.5 + 0.127 / 8
 _BYTES = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "nf4": NF4_BYTES}
 _DS_BUFFER = 1.5
 """DeepSpeed's additional_buffer_factor for CPU memory."""
+_GPUS_PER_SERVER = 8
+"""GPUs per node assumed when ``Setup.nodes`` is not given (8-GPU servers)."""
 
 _KNOWN_SHAPES: tuple[tuple[float, int, int, int], ...] = (
     # params, layers, hidden, heads (GPT-2/GPT-3/Llama-like shapes)
@@ -88,6 +91,10 @@ class ModelShape:
     """Vocabulary size V."""
     ffn: int | None = None
     """MLP inner size; None = 4h."""
+    gated_mlp: bool = False
+    """Gated MLP (SwiGLU, as in Llama): three h×ffn matrices (gate, up, down) instead of two."""
+    tied_embeddings: bool = True
+    """The output head shares the input embedding (GPT-2); False adds a separate V·h head (Llama)."""
     assumed: bool = False
     """True when the shape was guessed from the parameter count."""
 
@@ -103,15 +110,24 @@ class ModelShape:
         return self.ffn or 4 * self.hidden
 
     def params(self) -> int:
-        """Parameters: embeddings V·h plus L·(2h² + 2h·kv_dim + 2h·ffn) (norms and biases ignored)."""
+        """Parameters: embeddings V·h (twice when the head is untied) plus
+        L·(2h² + 2h·kv_dim + m·h·ffn), m = 3 for a gated MLP and 2 otherwise (norms and biases
+        ignored: under 0.01 % of a 7B model)."""
         h = self.hidden
-        per_layer = 2 * h * h + 2 * h * self.kv_dim + 2 * h * self.ffn_dim
-        return self.vocab * h + self.layers * per_layer
+        mlp_mats = 3 if self.gated_mlp else 2
+        per_layer = 2 * h * h + 2 * h * self.kv_dim + mlp_mats * h * self.ffn_dim
+        embeddings = self.vocab * h * (1 if self.tied_embeddings else 2)
+        return embeddings + self.layers * per_layer
 
     def largest_layer_params(self) -> int:
         """Largest single weight matrix (the embedding, usually): what ZeRO-3 gathers at once."""
         h = self.hidden
         return max(self.vocab * h, h * self.ffn_dim, h * h)
+
+
+LLAMA2_7B = ModelShape(layers=32, hidden=4096, heads=32, vocab=32000, ffn=11008, gated_mlp=True,
+                       tied_embeddings=False)
+"""Llama-2-7B (Touvron et al. 2023, arXiv:2307.09288): 6.74e9 parameters by :meth:`ModelShape.params`."""
 
 
 def shape_for(params: float) -> ModelShape:
@@ -133,7 +149,10 @@ class Setup:
     method: Method = "full"
     """full fine-tuning, LoRA or QLoRA."""
     gpus: int = 1
-    """Data-parallel GPUs N."""
+    """Data-parallel GPUs N (all nodes together)."""
+    nodes: int | None = None
+    """Nodes the N GPUs are spread over (host-memory figures are per node); None = 8 GPUs per
+    node (an 8-GPU server, as DGX/HGX machines are), i.e. ceil(N / 8)."""
     precision: Precision = "bf16"
     """Training precision (fp16/bf16 = mixed precision with fp32 master weights); int8/nf4
     quantise the frozen base weights (LoRA/QLoRA only)."""
@@ -199,7 +218,7 @@ class Estimate:
 
     @property
     def cpu_bytes(self) -> float:
-        """Host memory (all the node's shards together)."""
+        """Host memory of one node (the shards of that node's GPUs together)."""
         return sum(t.bytes for t in self.terms if t.device == "cpu")
 
     @property
@@ -241,8 +260,12 @@ def lora_params(shape: ModelShape, rank: int, targets: str = "attn") -> int:
     if targets not in LORA_TARGETS:
         raise EstimateError(f"unknown LoRA targets {targets!r}; use one of {', '.join(LORA_TARGETS)}")
     h, kv, f = shape.hidden, shape.kv_dim, shape.ffn_dim
-    dims = {"q": (h, h), "k": (h, kv), "v": (h, kv), "o": (h, h), "up": (h, f), "down": (f, h)}
-    per_layer = sum(rank * (dims[m][0] + dims[m][1]) for m in LORA_TARGETS[targets])
+    dims = {"q": (h, h), "k": (h, kv), "v": (h, kv), "o": (h, h), "up": (h, f), "down": (f, h),
+            "gate": (h, f)}
+    mats = LORA_TARGETS[targets]
+    if shape.gated_mlp and "up" in mats:  # a gated MLP has a third matrix to adapt
+        mats = (*mats, "gate")
+    per_layer = sum(rank * (dims[m][0] + dims[m][1]) for m in mats)
     return shape.layers * per_layer
 
 
@@ -265,6 +288,8 @@ def _validate(s: Setup) -> None:
         raise EstimateError("ZeRO stage must be 0, 1, 2 or 3")
     if s.gpus < 1 or s.batch < 1 or s.seq_len < 1 or s.rank < 1:
         raise EstimateError("gpus, batch, sequence length and rank must be at least 1")
+    if s.nodes is not None and (s.nodes < 1 or s.gpus % s.nodes):
+        raise EstimateError(f"nodes must be at least 1 and divide the {s.gpus} GPUs evenly")
     if s.method == "full" and s.precision in ("int8", "nf4"):
         raise EstimateError("full fine-tuning cannot update int8/nf4 weights; "
                             "use --method qlora/lora or a 16/32-bit precision")
@@ -278,9 +303,15 @@ def _validate(s: Setup) -> None:
         raise EstimateError("the parameter count must be a positive number below 1e15")
 
 
+def nodes_of(s: Setup) -> int:
+    """Nodes of ``s``: as given, else ceil(N / 8) (8-GPU servers)."""
+    return s.nodes if s.nodes is not None else -(-s.gpus // _GPUS_PER_SERVER)
+
+
 def estimate(s: Setup) -> Estimate:
-    """Per-GPU training memory for ``s``, term by term."""
+    """Per-GPU training memory for ``s``, term by term (host memory per node)."""
     _validate(s)
+    nodes = nodes_of(s)
     shape = s.shape or shape_for(float(s.params or 0))
     psi = int(s.params) if s.params is not None else shape.params()
     n = s.gpus
@@ -312,19 +343,20 @@ def estimate(s: Setup) -> Estimate:
     if frozen:
         terms.append(Term(
             "frozen_weights", _l("frozen base weights", "凍結的基礎權重"),
-            f"Ψ·{_fmt(frozen_b)} B{' / N' if sh_w > 1 and not off_par else ''} = "
-            f"{psi:.4g}·{_fmt(frozen_b)}" + (f"/{n}" if sh_w > 1 and not off_par else ""),
-            frozen * frozen_b / (1 if off_par else sh_w), "cpu" if off_par else "gpu"))
+            f"Ψ·{_fmt(frozen_b)} B{' / N' if sh_w > 1 and not off_par else ''}"
+            f"{' / nodes' if off_par else ''} = {psi:.4g}·{_fmt(frozen_b)}"
+            + (f"/{n}" if sh_w > 1 and not off_par else "") + (f"/{nodes}" if off_par else ""),
+            frozen * frozen_b / (nodes if off_par else sh_w), "cpu" if off_par else "gpu"))
     if ds and s.method == "full" and s.zero >= 1:
-        _deepspeed_terms(terms, psi, n, s, shape)
+        _deepspeed_terms(terms, psi, n, nodes, s, shape)
     else:
         t = trainable
         tw = "Ψ" if s.method == "full" else "Ψ_LoRA"
         if off_par:
             terms.append(Term(
                 "weights", _l("trainable weights (offloaded to CPU)", "可訓練權重（卸載至 CPU）"),
-                f"{_fmt(w16)}·{tw} = {_fmt(w16)}·{t:.4g} (all N shards in host memory)",
-                w16 * t, "cpu"))
+                f"{_fmt(w16)}·{tw} = {_fmt(w16)}·{t:.4g} / nodes = {_fmt(w16)}·{t:.4g}/{nodes} (this node's shards, host memory)",
+                w16 * t / nodes, "cpu"))
         else:
             terms.append(Term(
                 "weights", _l("trainable weights (working copy)", "可訓練權重（運算副本）"),
@@ -334,8 +366,8 @@ def estimate(s: Setup) -> Estimate:
         if off_opt:  # ZeRO-Offload: gradients go to the CPU, where the optimizer steps
             terms.append(Term(
                 "gradients", _l("gradients (offloaded to CPU)", "梯度（卸載至 CPU）"),
-                f"{_fmt(w16)}·{tw} = {_fmt(w16)}·{t:.4g} (all N shards in host memory)",
-                w16 * t, "cpu"))
+                f"{_fmt(w16)}·{tw} = {_fmt(w16)}·{t:.4g} / nodes = {_fmt(w16)}·{t:.4g}/{nodes} (this node's shards, host memory)",
+                w16 * t / nodes, "cpu"))
         else:
             terms.append(Term(
                 "gradients", _l("gradients", "梯度"),
@@ -345,7 +377,8 @@ def estimate(s: Setup) -> Estimate:
         if off_opt:
             terms.append(Term(
                 "optimizer", _l("optimizer states (offloaded to CPU)", "優化器狀態（卸載至 CPU）"),
-                f"K·{tw} = {_fmt(k)}·{t:.4g} (all N shards in host memory)", k * t, "cpu"))
+                f"K·{tw} / nodes = {_fmt(k)}·{t:.4g}/{nodes} (this node's shards, host memory)",
+                k * t / nodes, "cpu"))
         else:
             terms.append(Term(
                 "optimizer", _l("optimizer states", "優化器狀態"),
@@ -356,6 +389,9 @@ def estimate(s: Setup) -> Estimate:
     if s.precision == "fp16":
         notes.append(_l("fp16 needs loss scaling; bf16 does not",
                         "fp16 需要 loss scaling；bf16 不需要"))
+    if s.nodes is None and n > 1 and any(t.device == "cpu" for t in terms):
+        notes.append(_l(f"host memory is per node, assuming 8 GPUs per node ({nodes} node(s))",
+                        f"主機記憶體以每個節點計，假設每節點 8 張 GPU（共 {nodes} 個節點）"))
     if s.zero and n == 1:
         notes.append(_l("ZeRO with one GPU shards nothing (N = 1)",
                         "只有一張 GPU 時 ZeRO 無從切分（N = 1）"))
@@ -364,9 +400,17 @@ def estimate(s: Setup) -> Estimate:
     return Estimate(setup=setup, params=psi, trainable=trainable, k=k, terms=terms, notes=notes)
 
 
-def _deepspeed_terms(terms: list[Term], psi: int, n: int, s: Setup, shape: ModelShape) -> None:
-    """Model states as DeepSpeed's estimators count them (full fine-tuning, mixed Adam)."""
+def _deepspeed_terms(terms: list[Term], psi: int, n: int, nodes: int, s: Setup,
+                     shape: ModelShape) -> None:
+    """Model states as DeepSpeed's estimators count them (full fine-tuning, mixed Adam).
+
+    Host memory is per node, as in ``estimate_zero2/3_model_states_mem_needs(total_params,
+    num_gpus_per_node, num_nodes)``: the staging buffers scale with the GPUs of one node, the
+    offloaded ZeRO-3 states are split over the nodes. (The ZeRO-2 offload figure uses all N GPUs
+    in DeepSpeed's own code; mirrored as is.)
+    """
     off_opt = s.offload in ("optimizer", "params")
+    g = n // nodes  # GPUs per node
     if s.zero in (1, 2) and not off_opt:
         terms.append(Term("weights", _l("16-bit weights", "16 位元權重"),
                           f"2·Ψ = 2·{psi:.4g}", 2 * psi))
@@ -375,8 +419,8 @@ def _deepspeed_terms(terms: list[Term], psi: int, n: int, s: Setup, shape: Model
                              "切分的梯度（16+32 位元）、fp32 權重、Adam m 與 v"),
                           f"int(18·Ψ / N) = int(18·{psi:.4g}/{n})", int(18 * psi / n)))
         terms.append(Term("cpu_buffer", _l("host staging buffer", "主機暫存緩衝"),
-                          f"4·Ψ·(GPUs per node)·{_DS_BUFFER} = 4·{psi:.4g}·{n}·{_DS_BUFFER}",
-                          psi * 4 * n * _DS_BUFFER, "cpu"))
+                          f"4·Ψ·(GPUs per node)·{_DS_BUFFER} = 4·{psi:.4g}·{g}·{_DS_BUFFER}",
+                          psi * 4 * g * _DS_BUFFER, "cpu"))
     elif s.zero in (1, 2):
         terms.append(Term("weights", _l("16-bit weights", "16 位元權重"),
                           f"2·Ψ = 2·{psi:.4g}", 2 * psi))
@@ -392,15 +436,18 @@ def _deepspeed_terms(terms: list[Term], psi: int, n: int, s: Setup, shape: Model
             terms.append(Term("optimizer", _l("sharded model states", "切分的模型狀態"),
                               f"int(18·Ψ / N) = int(18·{psi:.4g}/{n})", int(18 * psi / n)))
             terms.append(Term("cpu_buffer", _l("host buffer (zero.Init)", "主機緩衝（zero.Init）"),
-                              f"4·largest_layer·N·{_DS_BUFFER}", big * 4 * n * _DS_BUFFER, "cpu"))
+                              f"4·largest_layer·(GPUs per node)·{_DS_BUFFER} = "
+                              f"4·{big:.4g}·{g}·{_DS_BUFFER}", big * 4 * g * _DS_BUFFER, "cpu"))
         elif s.offload == "optimizer":
             terms.append(Term("weights", _l("sharded 16-bit weights", "切分的 16 位元權重"),
                               f"int(2·Ψ / N) = int(2·{psi:.4g}/{n})", int(2 * psi / n)))
             terms.append(Term("optimizer", _l("optimizer states on CPU", "CPU 上的優化器狀態"),
-                              f"16·Ψ·{_DS_BUFFER}", psi * 16 * _DS_BUFFER, "cpu"))
+                              f"16·Ψ·{_DS_BUFFER} / nodes = 16·{psi:.4g}·{_DS_BUFFER}/{nodes}",
+                              psi * 16 * _DS_BUFFER / nodes, "cpu"))
         else:
             terms.append(Term("optimizer", _l("all model states on CPU", "所有模型狀態在 CPU"),
-                              f"18·Ψ·{_DS_BUFFER}", psi * 18 * _DS_BUFFER, "cpu"))
+                              f"18·Ψ·{_DS_BUFFER} / nodes = 18·{psi:.4g}·{_DS_BUFFER}/{nodes}",
+                              psi * 18 * _DS_BUFFER / nodes, "cpu"))
 
 
 def _activation_terms(terms: list[Term], s: Setup, shape: ModelShape) -> None:
@@ -450,20 +497,27 @@ class Advice:
 
 _TREE: tuple[tuple[float, float | None, dict[str, str], list[str]], ...] = (
     (0.0, 7.0, _l("LoRA on a single GPU", "單 GPU + LoRA"), ["lora"]),
-    (7.0, 30.0, _l("QLoRA with data parallelism (DDP)", "QLoRA + DDP 資料平行"),
+    # ERRATA #4: QLoRA fits one GPU up to ~33B (24 GB); DDP only adds throughput, it does not
+    # lower the memory per GPU (every rank holds the whole 4-bit model).
+    (7.0, 30.0, _l("QLoRA on one GPU (add data parallelism only for throughput: it does not "
+                   "reduce the memory per GPU)",
+                   "單張 GPU + QLoRA（資料平行只用來提高吞吐量：它不會降低每張 GPU 的記憶體）"),
      ["qlora", "data-parallelism"]),
     (30.0, 70.0, _l("DeepSpeed ZeRO-3", "DeepSpeed ZeRO-3"), ["zero-3"]),
-    (70.0, None, _l("Megatron-style tensor + pipeline parallelism",
-                    "Megatron 張量平行 + 管線平行"),
-     ["tensor-parallelism", "pipeline-parallelism"]),
+    # ERRATA #5: the Megatron-LM recipe is 3D parallelism, not pipeline parallelism alone.
+    (70.0, None, _l("3D parallelism (Megatron-LM): tensor parallelism inside a node, pipeline "
+                    "parallelism across nodes, data parallelism (often with ZeRO-1) across replicas",
+                    "3D 平行（Megatron-LM）：節點內張量平行、節點間管線平行、副本間資料平行（常搭配 ZeRO-1）"),
+     ["tensor-parallelism", "pipeline-parallelism", "data-parallelism"]),
 )
 
 
 def advise(params_b: float, gpus: int, gpu_mem_gb: float) -> Advice:
     """Apply the seed's technique decision tree and check it against the estimator.
 
-    Tree (seed): < 7B → LoRA + one GPU; 7B–30B → QLoRA + DDP; 30B–70B → ZeRO-3; ≥ 70B →
-    Megatron + pipeline parallelism.
+    Tree (seed thresholds, course wording, ERRATA #4/#5): < 7B → LoRA on one GPU; 7B–30B →
+    QLoRA on one GPU (DDP only for throughput); 30B–70B → ZeRO-3; ≥ 70B → 3D parallelism
+    (tensor inside a node, pipeline across nodes, data parallelism across replicas).
     """
     if not math.isfinite(params_b) or params_b <= 0:
         raise EstimateError("the model size must be a positive number of billions")
@@ -524,7 +578,7 @@ def format_table(e: Estimate, lang: str = "en") -> str:
             for t in e.terms]
     head = ("term", "where", "GB", "formula") if lang != "zh-TW" else ("項目", "位置", "GB", "公式")
     total = "total per GPU" if lang != "zh-TW" else "每張 GPU 合計"
-    cpu = "host (CPU) memory" if lang != "zh-TW" else "主機（CPU）記憶體"
+    cpu = "host (CPU) memory per node" if lang != "zh-TW" else "每節點主機（CPU）記憶體"
     foot = [(total, "gpu", f"{e.gpu_bytes / GB:,.3f}", "")]
     if e.cpu_bytes:
         foot.append((cpu, "cpu", f"{e.cpu_bytes / GB:,.3f}", ""))
