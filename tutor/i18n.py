@@ -145,6 +145,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No new questions left for {concept}: reread the lesson",
         "zh-TW": "{concept} 已沒有新題目：請重讀課文",
     },
+    "engine.reason.lesson_retry": {
+        "en": "No new questions left for {concept}: reread the lesson; its questions reopen "
+        "for a retry round at {at}",
+        "zh-TW": "{concept} 已沒有新題目：請重讀課文；{at} 起可重新作答（重試回合）",
+    },
+    "engine.reason.retry": {
+        "en": "Retry round for {concept}: this question counts again now that time has passed",
+        "zh-TW": "{concept} 的重試回合：間隔時間已過，這一題再次計入精熟度",
+    },
     "engine.reason.lesson_no_questions": {
         "en": "{concept} has no questions yet: read the lesson",
         "zh-TW": "{concept} 目前沒有題目：請閱讀課文",
