@@ -133,3 +133,29 @@ def test_retry_problems_flags_a_concept_that_cannot_recover(tmp_path: Path) -> N
     (problem,) = retry_problems(course, lambda c: ("concepts.yaml", 42, 5))
     assert (problem.file, problem.line, problem.col) == ("concepts.yaml", 42, 5)
     assert "'memory'" in problem.message and "two wrong first answers" in problem.message
+
+
+def test_tutor_validate_fails_at_the_concept_that_cannot_recover(tmp_path: Path) -> None:
+    import shutil
+
+    from fixtures.engine_course.engine_helpers import HERE
+
+    from tutor.cli import main
+
+    shutil.copytree(HERE, tmp_path / "fx")
+    concepts = tmp_path / "fx" / "tiny-course" / "concepts.yaml"
+    lines = concepts.read_text(encoding="utf-8").splitlines()
+    (n,) = [i for i, ln in enumerate(lines) if "{id: memory," in ln]
+    lines[n] = lines[n].replace(
+        "recommends: [ext-soft]}",
+        "recommends: [ext-soft], bkt: {p_transit: 0.0, p_guess: 0.5, p_slip: 0.5}}")
+    concepts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        rc = main(["validate", "--quick", str(concepts.parent)])
+    assert rc == 1
+    (line,) = [ln for ln in out.getvalue().splitlines() if "two wrong first answers" in ln]
+    assert f"concepts.yaml:{n + 1}:" in line and "'memory'" in line

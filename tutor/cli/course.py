@@ -44,6 +44,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for problem in problems:
             print(problem.format())
         errors = [p for p in problems if p.severity == "error"]
+        if course is not None and not errors:  # mastery reachable after mistakes (engine rules)
+            from tutor.engine.simulate import course_retry_problems
+
+            errors = course_retry_problems(course)
+            print(*(p.format() for p in errors), sep="\n", end="\n" if errors else "")
         if course is None or errors:
             failed += len(errors) or 1
             continue

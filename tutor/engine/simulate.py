@@ -190,3 +190,23 @@ def retry_problems(course: Course, concept_pos: Callable[[str], tuple[str, int, 
                 f"{MAX_ANSWERS} answers simulated): add questions or raise its bkt p_transit",
             ))
     return out
+
+
+def course_retry_problems(course: Course) -> list[Problem]:
+    """``retry_problems`` with each concept's concepts.yaml position (for ``tutor validate``);
+    the YAML is only re-read for positions when a concept fails."""
+    from pathlib import Path
+
+    from tutor.curriculum.yamlsrc import SourceDoc, load_yaml
+
+    docs: dict[str, SourceDoc | None] = {}
+
+    def pos(cid: str) -> tuple[str, int, int]:
+        file, path = course.concepts[cid]._src or ("concepts.yaml", ())
+        if file not in docs:
+            docs[file] = load_yaml(Path(file), file)[0]
+        doc = docs[file]
+        line, col = doc.pos(path) if doc is not None else (1, 1)
+        return file, line, col
+
+    return retry_problems(course, pos)
