@@ -38,6 +38,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
                    help="time spent on the question")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    from tutor.cli.answers import _allow_dash_values
+
+    _allow_dash_values(p)  # `tutor answer Q -x`
     p.set_defaults(handler=_guarded(_answer))
 
     p = sub.add_parser("next", parents=parents, help="the recommended next item and why")
@@ -154,7 +157,11 @@ def _answer(args: argparse.Namespace) -> int:
         print(t("progress.bad_hints"), file=sys.stderr)
         return 2
     from graders.answers import QuestionError, grade
+    from graders.answers.shuffle import for_learner
 
+    # options in this learner's order: the letters typed are the ones `tutor questions
+    # --learner` showed (the log keeps the answer as typed)
+    question = for_learner(question, learner)
     seed = args.seed
     if seed is None and question.params:
         seed = engine.variant_seed(learner, question.id)
@@ -345,6 +352,7 @@ def _placement(args: argparse.Namespace) -> int:
 
     state = engine.state(learner)
     from graders.answers import QuestionError, grade
+    from graders.answers.shuffle import for_learner
 
     for ext in engine.placement_targets():
         if ext in state.externals_met and answers is None:
@@ -363,7 +371,7 @@ def _placement(args: argparse.Namespace) -> int:
             print(t("placement.header", title=title, n=len(qids)))
         correct = 0
         for qid in qids:
-            q = engine.course.questions[qid]
+            q = for_learner(engine.course.questions[qid], learner)  # the learner's option order
             if answers is not None:
                 text = answers.get(qid, "")
             else:

@@ -103,6 +103,15 @@ class QuizScreen(TutorScreen):
         self.last_recorded: Any = None
         """The latest ``Recorded`` (mastery before/after, unlocked)."""
 
+    def _question(self, question_id: str) -> Any:
+        """The question as this learner sees it: options (and ordering items) in the learner's
+        own order, labelled as displayed, so the letters typed are graded in that order."""
+        from graders.answers.shuffle import for_learner
+
+        learner = getattr(self.svc, "learner", None)
+        return for_learner(self.svc.course.questions[question_id],
+                           str(learner) if learner is not None else None)
+
     def _pick(self, cid: str | None) -> str | None:
         """The concept's first question not answered in this session (else its first)."""
         if cid is None:
@@ -129,7 +138,7 @@ class QuizScreen(TutorScreen):
         if self.question_id is None:
             yield Static(self.s("quiz.none", concept=self.concept_id or "—"), classes="warning")
             return
-        q = svc.course.questions[self.question_id]
+        q = self._question(self.question_id)
         cid = self.concept_id or q.concepts[0]
         with VerticalScroll(id="quiz-body"):
             state = svc.mastery().get(cid) if not self.placement else None
@@ -204,7 +213,7 @@ class QuizScreen(TutorScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def run_preview(self, question_id: str, answer: str) -> None:
         svc, lang = self.svc, self.lang
-        q = svc.course.questions[question_id]
+        q = self._question(question_id)
         try:
             pv = svc.preview(q, answer, lang)
             err = None
@@ -251,7 +260,7 @@ class QuizScreen(TutorScreen):
         elif bid == "next":
             await self.action_next()
         elif bid == "to-lesson" and self.question_id:
-            q = self.svc.course.questions[self.question_id]
+            q = self._question(self.question_id)
             cid = self.concept_id or q.concepts[0]
             if cid in self.svc.course.concepts:
                 self.tapp.open_lesson(cid)
@@ -272,7 +281,7 @@ class QuizScreen(TutorScreen):
         # taken while the screen is attached: a worker thread has no active-app context, and
         # the screen may be dismissed before the verdict comes
         app, svc, lang = self.app, self.svc, self.lang
-        q = svc.course.questions[question_id]
+        q = self._question(question_id)
         t0 = time.perf_counter()
         try:
             verdict = svc.grade(q, answer, lang, hints_used)
@@ -321,7 +330,7 @@ class QuizScreen(TutorScreen):
             lines.append(f"[dim]{self.s('quiz.not_counted')}[/]")
             self._show_feedback(fb, lines)
             return
-        q = self.svc.course.questions[self.question_id]
+        q = self._question(self.question_id)
         if self.placement:
             self._placement_answer(q.id, status == "correct", lines)
             self._show_feedback(fb, lines)
@@ -388,7 +397,7 @@ class QuizScreen(TutorScreen):
     def action_hint(self) -> None:
         if self.question_id is None:
             return
-        q = self.svc.course.questions[self.question_id]
+        q = self._question(self.question_id)
         if self.hints_used >= len(q.hints):
             return
         self.hints_used += 1
@@ -398,7 +407,7 @@ class QuizScreen(TutorScreen):
     def _show_hints(self) -> None:
         if self.question_id is None:
             return
-        q = self.svc.course.questions[self.question_id]
+        q = self._question(self.question_id)
         shown = [f"💡 {h.text.get(self.lang)} [dim](−{h.cost:.0%})[/]"
                  for h in q.hints[: self.hints_used]]
         for w in self.query("#hints").results(Static):
@@ -439,7 +448,7 @@ class QuizScreen(TutorScreen):
 
     async def _load(self, qid: str, concept: str | None) -> None:
         """Show question ``qid`` (fresh hints, timer and feedback)."""
-        q = self.svc.course.questions[qid]
+        q = self._question(qid)
         self.question_id = qid
         self.concept_id = concept or q.concepts[0]
         self.hints_used = 0
