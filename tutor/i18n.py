@@ -145,6 +145,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No new questions left for {concept}: reread the lesson",
         "zh-TW": "{concept} 已沒有新題目：請重讀課文",
     },
+    "progress.model_answer": {
+        "en": "Model answer: {text}",
+        "zh-TW": "參考答案：{text}",
+    },
+    "progress.self_assess": {
+        "en": "Not counted yet: compare with the model answer, then record which points you "
+        "covered: tutor answer {id} \"<your answer>\" --covered 1,3 (0 = none)",
+        "zh-TW": "尚未計入：請對照參考答案，再記錄你涵蓋的要點："
+        "tutor answer {id} \"<你的答案>\" --covered 1,3（0 表示都沒有）",
+    },
     "engine.reason.lesson_retry": {
         "en": "No new questions left for {concept}: reread the lesson; its questions reopen "
         "for a retry round at {at}",
