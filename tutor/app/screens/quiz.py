@@ -97,6 +97,9 @@ class QuizScreen(TutorScreen):
         """The latest verdict for this question (tests read it)."""
         self.wrong_tries = 0
         """Incorrect answers to this question (the worked solution shows after two)."""
+        self.assessing: str | None = None
+        """A text answer waiting for the learner's self-assessment (the next submit is the
+        numbers of the rubric points it covered); None otherwise."""
         self.draft = ""
         """The answer being typed (kept when the screen re-renders, e.g. a language switch)."""
         self._left = False
@@ -272,6 +275,9 @@ class QuizScreen(TutorScreen):
         if not answer.strip():
             self.query_one("#feedback", Static).update(self.s("quiz.empty"))
             return
+        if self.assessing is not None:
+            self._submit_self_assessment(answer)
+            return
         self.query_one("#feedback", Static).update(self.s("quiz.grading"))
         self.query_one("#submit", Button).disabled = True
         self.run_grading(self.question_id, answer, self.hints_used)
@@ -298,6 +304,23 @@ class QuizScreen(TutorScreen):
             return
         self.post_message(GradeFinished(question_id, answer, verdict,
                                         time.perf_counter() - t0, err))
+
+    def _submit_self_assessment(self, ticked: str) -> None:
+        """The learner's ticks for a text answer: the verdict that counts (in-process: no
+        computer algebra is involved)."""
+        from graders.answers.selfassess import parse_points, rubric_points, self_assess
+
+        assert self.question_id is not None and self.assessing is not None
+        q = self._question(self.question_id)
+        points = parse_points(ticked, len(rubric_points(q, self.lang)))
+        if points is None:
+            self.query_one("#feedback", Static).update(
+                self.s("quiz.self_assess_bad", n=len(q.keywords)))
+            return
+        verdict = self_assess(q, points, lang=self.lang, hints_used=self.hints_used)
+        answer, self.assessing = self.assessing, None
+        self.query_one("#answer", Input).value = ""
+        self.post_message(GradeFinished(self.question_id, answer, verdict, 0.0, None))
 
     def on_unmount(self) -> None:
         self._left = True
@@ -348,6 +371,16 @@ class QuizScreen(TutorScreen):
         lines.append(self.s("quiz.mastery", concept=self.svc.concept_title(cid, self.lang),
                             before=f"{rec.before:.2f}", after=f"{rec.after:.2f}",
                             bar=unicode_bar(rec.after, 12)))
+        if str(getattr(v, "note", "")) == "self-assess":
+            # keywords only advise: the learner ticks the rubric points against the model answer
+            self.assessing = message.answer
+            if q.solution is not None:
+                lines.append(f"\n[b]{self.s('quiz.model_answer')}[/] "
+                             + _esc(q.solution.get(self.lang)))
+            lines.append("[b]" + self.s("quiz.self_assess") + "[/]")
+            self.query_one("#answer", Input).value = ""
+            self._show_feedback(fb, lines)
+            return
         if abs(rec.after - rec.before) < 1e-9:
             lines.append(f"[dim]{self.s('quiz.first_only')}[/]")
         if rec.unlocked:
@@ -453,6 +486,7 @@ class QuizScreen(TutorScreen):
         self.concept_id = concept or q.concepts[0]
         self.hints_used = 0
         self.wrong_tries = 0
+        self.assessing = None
         self.draft = ""
         self.started = time.perf_counter()
         self.last_verdict = None
