@@ -222,3 +222,22 @@ def test_database_failing_mid_command_is_a_message(
     monkeypatch.setattr(Store, "append_attempt", boom)
     code, out, err = run(capsys, db, "answer", "q-basics-1", right("q-basics-1"))
     assert code == 1 and "disk I/O error" in err and out == ""
+
+
+def test_next_json_gives_a_way_forward_after_a_reread(capsys: pytest.CaptureFixture[str],
+                                                      db: Path) -> None:
+    """Every question of the ready concept answered wrong: `next --json` sends the learner to
+    the lesson with `retry_at`, and a second call does not repeat it without one."""
+    run_json(capsys, db, "placement", "--skip", "ext-math")
+    for i in (1, 2, 3):
+        qid = f"q-basics-{i}"
+        wrong = next(x for x in "abc" if x != right(qid))
+        assert run_json(capsys, db, "answer", qid, wrong)["status"] == "incorrect"
+    for _ in range(2):
+        obj = run_json(capsys, db, "next")
+        assert obj["kind"] == "lesson" and obj["concept"] == "basics"
+        assert obj["reason_key"] == "engine.reason.lesson_retry" and obj["retry_at"]
+    # an immediate repeat is recorded but does not count (no farming)
+    again = run_json(capsys, db, "answer", "q-basics-1", right("q-basics-1"))
+    assert again["status"] == "correct"
+    assert again["mastery"]["basics"]["before"] == again["mastery"]["basics"]["after"]
