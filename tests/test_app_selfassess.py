@@ -60,3 +60,37 @@ def test_text_answer_counts_only_after_self_assessment(
             assert svc.mastery()["peft-intuition"].p_known != before
 
     asyncio.run(main())
+
+
+def test_quiz_shows_and_grades_options_in_the_learners_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUTOR_GRADER_INPROCESS", "1")
+    from graders.answers.shuffle import for_learner, relabelling
+    from tutor.app import make_app
+    from tutor.store import Store
+
+    app = make_app(store=Store(tmp_path / "p.sqlite3"), clock=fixed_clock, frozen=True)
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 40)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            svc = app.services
+            q = next(q for q in svc.course.questions.values() if q.kind == "choice"
+                     and relabelling(q, svc.learner)[next(o.id for o in q.options if o.correct)]
+                     != next(o.id for o in q.options if o.correct))
+            app.open_quiz(q.concepts[0], q.id)
+            for _ in range(5):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+            quiz = app.screen
+            prompt = str(quiz.query_one("#prompt", Static).render())
+            mine = for_learner(q, svc.learner)
+            shown = [o.text.get("en")[:30] for o in mine.options]
+            positions = [prompt.find(text) for text in shown]
+            assert all(p >= 0 for p in positions) and positions == sorted(positions)
+            key = next(o.id for o in mine.options if o.correct)
+            await _submit(app, pilot, quiz, key)
+            assert quiz.last_verdict.status == "correct"
+
+    asyncio.run(main())
