@@ -87,3 +87,16 @@ def test_tutor_answer_records_keywords_uncounted_then_the_self_assessment(
     assert m["after"] != m["before"]  # the self-assessment is the observation that counts
     bad = _answer(capsys, db, qid, negated, "--covered", "9")
     assert bad["status"] == "invalid" and not bad["recorded"]
+
+
+def test_tutor_check_takes_the_self_assessment_too(capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from tutor.cli import main
+
+    monkeypatch.setenv("TUTOR_GRADER_INPROCESS", "1")
+    qid, negated = NEGATED[1]
+    for covered, status in ((None, "undetermined"), ("1", "partial"), ("1,2,3", "correct"),
+                            ("5", "invalid")):
+        extra = ["--covered", covered] if covered else []
+        assert main(["check", qid, negated, *extra, "--json", "--lang", "en"]) == 0
+        assert json.loads(capsys.readouterr().out)["status"] == status, covered

@@ -61,6 +61,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help=f"assumptions on the symbols: {', '.join(ASSUMPTIONS)}")
     p.add_argument("--timeout", type=float, default=2.0, metavar="S",
                    help="wall-clock bound of the check in seconds (default 2)")
+    p.add_argument("--covered", default=None, metavar="POINTS",
+                   help="text questions: the rubric points your answer covered, after comparing "
+                   "it with the model answer (e.g. 1,3; 0 = none)")
     # its own dest: the top-level --learner (default "default") must not turn the shuffle on
     _learner_opt(p, "read option letters in this learner's order (default: the author's order)",
                  dest="order_learner")
@@ -232,6 +235,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         from graders.answers.shuffle import for_learner
 
         q = for_learner(q, str(learner))
+    if q.kind == "text" and args.covered is not None:  # self-assessed (docs/grading.md)
+        from graders.answers.selfassess import parse_points, rubric_points, self_assess
+
+        points = parse_points(args.covered, len(rubric_points(q, args.lang)))
+        v = self_assess(q, [-1] if points is None else points, lang=args.lang,
+                        hints_used=max(0, args.hints))
+        _print_verdict(v, args.json)
+        return 0
     try:
         v = grade(q, args.answer_text, seed=args.seed, lang=args.lang,
                   hints_used=max(0, args.hints), timeout=args.timeout)
