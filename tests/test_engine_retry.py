@@ -159,3 +159,24 @@ def test_tutor_validate_fails_at_the_concept_that_cannot_recover(tmp_path: Path)
     assert rc == 1
     (line,) = [ln for ln in out.getvalue().splitlines() if "two wrong first answers" in ln]
     assert f"concepts.yaml:{n + 1}:" in line and "'memory'" in line
+
+
+def test_first_due_is_the_head_of_due_reviews(tmp_path: Path) -> None:
+    """`next` picks its review in one pass; it must be the head of the full ordering."""
+    import random
+
+    from fixtures.engine_course.engine_helpers import PARTIAL
+
+    e = make_engine(tmp_path)
+    rng = random.Random(3)
+    qids = [q for q in e.course.questions if not q.startswith("place-")]
+    for k in range(150):
+        v = rng.choice([CORRECT, CORRECT, CORRECT, INCORRECT, PARTIAL])
+        e.record_attempt("a", rng.choice(qids), "a", v, now=T0 + timedelta(hours=5 * k))
+        if k % 10 == 0:
+            state = e.state("a")
+            for days in (0, 3, 30, 300):
+                now = T0 + timedelta(hours=5 * k, days=days)
+                full = [d.concept for d in e._due(state, now)][:1]
+                assert [d.concept for d in e._first_due(state, now)] == full
+    assert e.state("a").cards

@@ -457,19 +457,24 @@ class Engine:
         return out
 
     def _first_due(self, state: LearnerState, now: datetime) -> list[DueReview]:
-        best: tuple[bool, datetime, int] | None = None
-        best_c = ""
+        # the same order as ``_due`` (failed first, then earliest due, then course order), in
+        # one pass that builds no tuple for the cards that are not due (most of them)
         order = self.index.order
+        cards = state.cards
         failed = state.failed
-        for c, card in state.cards.items():
-            is_failed = c in failed
-            if is_failed or card.due <= now:
-                key = (not is_failed, card.due, order[c])
-                if best is None or key < best:
-                    best, best_c = key, c
-        if best is None:
+        best_c: str | None = None
+        if failed:
+            best_c = min(failed, key=lambda c: (cards[c].due, order[c]))
+        else:
+            best_due = now
+            for c, card in cards.items():
+                due = card.due
+                if due < best_due or (due == best_due and (
+                        best_c is None or order[c] < order[best_c])):
+                    best_due, best_c = due, c
+        if best_c is None:
             return []
-        card = state.cards[best_c]
+        card = cards[best_c]
         r = self.scheduler.get_card_retrievability(card, now)
         return [DueReview(best_c, card.due, r, best_c in failed)]
 
