@@ -214,11 +214,13 @@ TEXT = q(
 @pytest.mark.parametrize(
     ("answer", "status", "score", "note"),
     [
-        ("Memory, communication and compute limits", "correct", 1.0, "correct"),
-        ("單張 GPU 記憶體不足，計算量也太大", "correct", 1.0, "correct"),
-        ("it needs more memory", "partial", 0.25, "partial-keywords"),
+        # keywords only advise (self-assessment decides: test_answers_selfassess.py); the
+        # score is the keyword share, a misconception node still counts
+        ("Memory, communication and compute limits", "undetermined", 1.0, "self-assess"),
+        ("單張 GPU 記憶體不足，計算量也太大", "undetermined", 0.75, "self-assess"),
+        ("it needs more memory", "undetermined", 0.25, "self-assess"),
         ("it is just faster", "incorrect", 0.0, "only-speed"),
-        ("no idea", "incorrect", 0.0, "incorrect"),
+        ("no idea", "undetermined", 0.0, "self-assess"),
         ("   ", "invalid", 0.0, "invalid"),
     ],
 )

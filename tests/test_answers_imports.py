@@ -13,10 +13,12 @@ HEAVY = ["textual", "torch", "transformers", "peft", "trl", "deepspeed", "bitsan
 @pytest.mark.parametrize(
     ("module", "forbidden"),
     [
-        ("graders.answers", HEAVY + ["sympy", "tutor"]),
-        ("graders.answers.syntax", HEAVY + ["sympy", "tutor"]),
-        ("graders.answers.grading", HEAVY + ["sympy", "tutor"]),
-        ("graders.answers.api", HEAVY + ["sympy", "tutor"]),
+        ("graders.answers", HEAVY + ["sympy", "pint", "tutor"]),
+        ("graders.answers.syntax", HEAVY + ["sympy", "pint", "tutor"]),
+        ("graders.answers.grading", HEAVY + ["sympy", "pint", "tutor"]),
+        ("graders.answers.api", HEAVY + ["sympy", "pint", "tutor"]),
+        ("graders.answers.units", HEAVY + ["sympy", "pint", "tutor"]),
+        ("graders.answers.shuffle", HEAVY + ["sympy", "pint", "tutor"]),
         ("graders.answers.algebra", HEAVY + ["tutor"]),
         ("graders.answers.worker", HEAVY + ["tutor"]),
     ],

@@ -13,6 +13,16 @@ from fixtures.engine_course.engine_helpers import COURSE_DIR
 
 from tutor.cli import main
 
+
+def right(qid: str, learner: str = "default") -> str:
+    """The letter ``learner`` types for the fixture question's right option ``a`` (options are
+    shown in each learner's own order)."""
+    from graders.answers.shuffle import relabelling
+    from tutor.curriculum import load_course
+
+    return relabelling(load_course(COURSE_DIR).questions[qid], learner)["a"]
+
+
 CONTRACT_KEYS = ["status", "score", "feedback", "interpreted_as", "note", "warnings", "elapsed_ms"]
 
 
@@ -35,7 +45,7 @@ def run_json(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> dict: 
 
 
 def test_answer_json_contract_then_engine_keys(capsys: pytest.CaptureFixture[str], db: Path) -> None:
-    obj = run_json(capsys, db, "answer", "q-basics-1", "a")
+    obj = run_json(capsys, db, "answer", "q-basics-1", right("q-basics-1"))
     keys = list(obj)
     assert keys[: len(CONTRACT_KEYS)] == CONTRACT_KEYS
     assert obj["status"] == "correct" and obj["recorded"] is True
@@ -48,7 +58,7 @@ def test_answer_json_contract_then_engine_keys(capsys: pytest.CaptureFixture[str
 def test_answer_invalid_is_not_recorded(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     obj = run_json(capsys, db, "answer", "q-basics-1", "zz")
     assert obj["status"] == "invalid" and obj["recorded"] is False
-    obj = run_json(capsys, db, "answer", "q-basics-1", "a")
+    obj = run_json(capsys, db, "answer", "q-basics-1", right("q-basics-1"))
     assert obj["attempt_id"] == 1 and obj["mastery"]["basics"]["after"] == 0.55
 
 
@@ -58,7 +68,8 @@ def test_answer_unknown_question_exits_2(capsys: pytest.CaptureFixture[str], db:
 
 
 def test_answer_text_output(capsys: pytest.CaptureFixture[str], db: Path) -> None:
-    code, out, _ = run(capsys, db, "answer", "q-basics-1", "a", "--learner", "ann")
+    code, out, _ = run(capsys, db, "answer", "q-basics-1", right("q-basics-1", "ann"),
+                         "--learner", "ann")
     assert code == 0
     assert "Correct" in out and "Basics: 10% -> 55% (learning)" in out and "practice mode" in out
 
@@ -69,7 +80,8 @@ def test_scripted_learner_through_level_1(capsys: pytest.CaptureFixture[str], db
     obj = run_json(capsys, db, "next")
     assert obj["kind"] == "placement" and obj["id"] == "ext-math"
     report = run_json(capsys, db, "placement", "--answers",
-                      json.dumps({"place-math-1": "a", "place-math-2": "a"}))
+                      json.dumps({"place-math-1": right("place-math-1"),
+                                  "place-math-2": right("place-math-2")}))
     assert report["results"]["ext-math"]["passed"] is True
     from tutor.curriculum import load_course
 
@@ -78,7 +90,7 @@ def test_scripted_learner_through_level_1(capsys: pytest.CaptureFixture[str], db
               if q.level == 1 and all(c in course.concepts for c in q.concepts)]
     unlocked: list[str] = []
     for q in level1:
-        obj = run_json(capsys, db, "answer", q.id, "a")
+        obj = run_json(capsys, db, "answer", q.id, right(q.id))
         assert obj["status"] == "correct" and obj["recorded"]
         unlocked += obj["unlocked"]["concepts"]
     level2 = {c for c, m in course.concepts.items() if m.level == 2}
@@ -136,7 +148,7 @@ def test_placement_interactive_reads_stdin(
 
 
 def test_reset_needs_yes(capsys: pytest.CaptureFixture[str], db: Path) -> None:
-    run_json(capsys, db, "answer", "q-basics-1", "a")
+    run_json(capsys, db, "answer", "q-basics-1", right("q-basics-1"))
     code, _, err = run(capsys, db, "reset", "--all")
     assert code == 2 and "--yes" in err
     code, _, err = run(capsys, db, "reset", "--item", "bogus", "--yes")
@@ -150,7 +162,7 @@ def test_reset_needs_yes(capsys: pytest.CaptureFixture[str], db: Path) -> None:
 
 
 def test_export_to_file(capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path) -> None:
-    run_json(capsys, db, "answer", "q-basics-1", "a")
+    run_json(capsys, db, "answer", "q-basics-1", right("q-basics-1"))
     out_file = tmp_path / "bkt.csv"
     code, _, _ = run(capsys, db, "export", "--format", "pybkt", "--out", str(out_file))
     assert code == 0
@@ -179,7 +191,7 @@ def test_broken_question_is_an_error_not_a_traceback(
         raise ga.QuestionError("cannot read the expected answer")
 
     monkeypatch.setattr(ga, "grade", broken, raising=False)
-    code, out, err = run(capsys, db, "answer", "q-basics-1", "a")
+    code, out, err = run(capsys, db, "answer", "q-basics-1", right("q-basics-1"))
     assert code == 1 and "q-basics-1 is broken" in err and "nothing was recorded" in err
     code, out, _ = run(capsys, db, "export", "--format", "csv")
     assert out.count("\n") == 1  # header only
@@ -187,7 +199,7 @@ def test_broken_question_is_an_error_not_a_traceback(
 
 def test_progress_text_in_both_languages(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     run_json(capsys, db, "placement", "--skip", "ext-math")
-    run_json(capsys, db, "answer", "q-basics-1", "a")
+    run_json(capsys, db, "answer", "q-basics-1", right("q-basics-1"))
     code, out, _ = run(capsys, db, "progress")
     assert code == 0
     assert "Plan day 1 (calendar day 1: on schedule)" in out
@@ -208,5 +220,24 @@ def test_database_failing_mid_command_is_a_message(
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(Store, "append_attempt", boom)
-    code, out, err = run(capsys, db, "answer", "q-basics-1", "a")
+    code, out, err = run(capsys, db, "answer", "q-basics-1", right("q-basics-1"))
     assert code == 1 and "disk I/O error" in err and out == ""
+
+
+def test_next_json_gives_a_way_forward_after_a_reread(capsys: pytest.CaptureFixture[str],
+                                                      db: Path) -> None:
+    """Every question of the ready concept answered wrong: `next --json` sends the learner to
+    the lesson with `retry_at`, and a second call does not repeat it without one."""
+    run_json(capsys, db, "placement", "--skip", "ext-math")
+    for i in (1, 2, 3):
+        qid = f"q-basics-{i}"
+        wrong = next(x for x in "abc" if x != right(qid))
+        assert run_json(capsys, db, "answer", qid, wrong)["status"] == "incorrect"
+    for _ in range(2):
+        obj = run_json(capsys, db, "next")
+        assert obj["kind"] == "lesson" and obj["concept"] == "basics"
+        assert obj["reason_key"] == "engine.reason.lesson_retry" and obj["retry_at"]
+    # an immediate repeat is recorded but does not count (no farming)
+    again = run_json(capsys, db, "answer", "q-basics-1", right("q-basics-1"))
+    assert again["status"] == "correct"
+    assert again["mastery"]["basics"]["before"] == again["mastery"]["basics"]["after"]

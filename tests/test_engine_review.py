@@ -103,7 +103,13 @@ def test_lesson_when_no_fresh_questions(tmp_path: Path) -> None:
         e.record_attempt("a", f"q-basics-{i}", "b", INCORRECT, now=T0)
     rec = e.next_item("a", now=T0, today=T0.date())
     assert rec.kind == "lesson" and rec.id == "basics"
-    assert rec.reason_key == "engine.reason.lesson_no_fresh"
+    # the way forward: the lesson names when its questions reopen for a retry round
+    assert rec.reason_key == "engine.reason.lesson_retry"
+    assert rec.retry_at == T0 + timedelta(hours=1)
+    assert rec.to_json()["retry_at"] == (T0 + timedelta(hours=1)).isoformat()
+    later = e.next_item("a", now=T0 + timedelta(hours=1), today=T0.date())
+    assert (later.kind, later.id, later.reason_key) == (
+        "question", "q-basics-1", "engine.reason.retry")
 
 
 def test_reasons_are_localised(tmp_path: Path) -> None:
@@ -171,6 +177,9 @@ def test_an_exhausted_concept_does_not_stall_next(tmp_path: Path) -> None:
     for c in ("align-idea", "memory"):  # every ready concept used up: only lessons are left
         for i in (1, 2, 3):
             e.record_attempt("a", f"q-{c}-{i}", "b", INCORRECT, now=T0)
-    rec = e.next_item("a", now=T0 + timedelta(hours=1), today=T0.date())
+    rec = e.next_item("a", now=T0 + timedelta(minutes=30), today=T0.date())
     assert (rec.kind, rec.id, rec.concept) == ("lesson", "peft-idea", "peft-idea")
-    assert rec.reason_key == "engine.reason.lesson_no_fresh"
+    assert rec.reason_key == "engine.reason.lesson_retry"
+    rec = e.next_item("a", now=T0 + timedelta(hours=1), today=T0.date())
+    assert (rec.kind, rec.concept, rec.reason_key) == ("question", "peft-idea",
+                                                       "engine.reason.retry")

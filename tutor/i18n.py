@@ -160,6 +160,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No new questions left for {concept}: reread the lesson",
         "zh-TW": "{concept} 已沒有新題目：請重讀課文",
     },
+    "progress.model_answer": {
+        "en": "Model answer: {text}",
+        "zh-TW": "參考答案：{text}",
+    },
+    "progress.self_assess": {
+        "en": "Not counted yet: compare with the model answer, then record which points you "
+        "covered: tutor answer {id} \"<your answer>\" --covered 1,3 (0 = none)",
+        "zh-TW": "尚未計入：請對照參考答案，再記錄你涵蓋的要點："
+        "tutor answer {id} \"<你的答案>\" --covered 1,3（0 表示都沒有）",
+    },
+    "engine.reason.lesson_retry": {
+        "en": "No new questions left for {concept}: reread the lesson; its questions reopen "
+        "for a retry round at {at}",
+        "zh-TW": "{concept} 已沒有新題目：請重讀課文；{at} 起可重新作答（重試回合）",
+    },
+    "engine.reason.retry": {
+        "en": "Retry round for {concept}: this question counts again now that time has passed",
+        "zh-TW": "{concept} 的重試回合：間隔時間已過，這一題再次計入精熟度",
+    },
     "engine.reason.lesson_no_questions": {
         "en": "{concept} has no questions yet: read the lesson",
         "zh-TW": "{concept} 目前沒有題目：請閱讀課文",

@@ -7,6 +7,8 @@ Public API (lazy, PEP 562: importing the package does not import sympy)::
     check_expressions(expected, answer, *, symbols=None, assume=(), timeout=2.0, lang="en")
     variant(question, seed) -> dict[str, int];  render_prompt(question, seed, lang) -> str
     warm_up(workers=1);  selftest.run_cases(question) -> list[CaseFailure]
+    self_assess(question, covered, *, lang="en", hints_used=0) -> Verdict  (text questions)
+    rubric_points(question, lang) -> list[str]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from graders.answers.api import check_expressions, grade, warm_up
     from graders.answers.grading import QuestionError, preview, render_prompt, variant
     from graders.answers.schema import Question
+    from graders.answers.selfassess import rubric_points, self_assess
     from graders.answers.selftest import CaseFailure, run_cases
     from graders.answers.verdict import Preview, Verdict
 
@@ -33,6 +36,8 @@ _EXPORTS = {
     "Verdict": "graders.answers.verdict",
     "Preview": "graders.answers.verdict",
     "run_cases": "graders.answers.selftest",
+    "self_assess": "graders.answers.selfassess",
+    "rubric_points": "graders.answers.selfassess",
     "CaseFailure": "graders.answers.selftest",
 }
 
@@ -46,7 +51,9 @@ __all__ = [
     "grade",
     "preview",
     "render_prompt",
+    "rubric_points",
     "run_cases",
+    "self_assess",
     "variant",
     "warm_up",
 ]

@@ -331,6 +331,48 @@ def _grade_expression(ctx: _Context, answer: str) -> _Outcome:
                     warnings=warnings)
 
 
+def _grade_with_unit(ctx: _Context, answer: str) -> _Outcome:
+    """A numeric question with a ``unit``: "2.8 TB" is graded as ``(2.8) * 1000`` in GB (the
+    factor from pint, the unit from the whitelist in ``units``); a bare number as it is."""
+    from graders.answers import algebra, units
+
+    q, lang = ctx.q, ctx.lang
+    assert q.unit is not None
+    num, unit = units.split_unit(answer.strip(), ctx.known)
+    if unit is None:
+        return _grade_expression(ctx, answer)
+    f = units.factor(unit, q.unit)
+    if f is None:
+        return _Outcome("invalid", 0.0, "invalid", msg("err.unit_kind", lang, unit=unit,
+                                                       want=q.unit))
+    num = _numeric_commas(q, num)
+    out = _grade_expression(ctx, f"({num})*{f!r}")
+    if out.status == "invalid":
+        return _grade_expression(ctx, num)  # the number itself is unreadable: say why
+    try:
+        number = algebra.numeric_value(
+            algebra.build_expr(sx.read(num, ctx.known).tree, ctx.env()))
+    except sx.ParseError:
+        number = None
+    value = f"{number * f:.6g}" if number is not None else "?"
+    out.interpreted_as = (f"{sx.visible(num)} {unit}" if f == 1.0
+                          else f"{sx.visible(num)} {unit} = {value} {q.unit}")
+    if out.status in ("incorrect", "partial"):
+        # right number, wrong unit ("2.8 GB" for 2.8 TB): the learner said which unit, so it is
+        # wrong (a tree node for the bare number, written for "2.8" typed without a unit, does
+        # not apply), with feedback that names the unit
+        for other in units.family(q.unit):
+            g = units.factor(other, q.unit)
+            if other == unit or g is None:
+                continue
+            if _grade_expression(ctx, f"({num})*{g!r}").status == "correct":
+                out.feedback = msg("fb.unit_mismatch", lang, number=sx.visible(num), unit=unit,
+                                   right=other, value=value, want=q.unit)
+                out.status, out.score, out.note, out.pitfall = "incorrect", 0.0, "wrong-unit", None
+                break
+    return out
+
+
 def _node_matches(ctx: _Context, node: Node, answer: str, got: Value | None) -> bool:
     from graders.answers import algebra
 
@@ -432,6 +474,10 @@ def _grade_choice(ctx: _Context, answer: str) -> _Outcome:
 
 
 def _grade_text(ctx: _Context, answer: str) -> _Outcome:
+    """Keywords only advise: the verdict is ``undetermined`` until the learner self-assesses
+    (``graders.answers.selfassess``); a tree node for a known wrong answer still counts."""
+    from graders.answers.selfassess import NEEDS_SELF_ASSESSMENT, rubric_points
+
     q, lang = ctx.q, ctx.lang
     if not answer.strip():
         return _Outcome("invalid", 0.0, "invalid", msg("err.empty", lang))
@@ -440,26 +486,18 @@ def _grade_text(ctx: _Context, answer: str) -> _Outcome:
                         msg("err.too_long", lang, n=len(answer), max=sx.MAX_CHARS * 2))
     text = _norm_text(answer)
     shown = sx.visible(answer.strip()[:200])
-    total = sum(g.weight for g in q.keywords) or 1.0
-    got = 0.0
-    missing: list[str] = []
-    for g in q.keywords:
-        if any(_norm_text(w) in text for w in g.any):
-            got += g.weight
-        else:
-            missing.append(g.feedback.get(lang) if g.feedback else g.any[0])
-    frac = got / total if q.keywords else 0.0
-    if q.keywords and frac >= q.pass_fraction - 1e-12:
-        return _Outcome("correct", 1.0, "correct", msg("fb.correct", lang), interpreted_as=shown)
-    for node in q.tree:
-        if _node_matches(ctx, node, answer, None):
+    for node in q.tree:  # a known misconception: evidence of a wrong answer, never of a right one
+        if node.score < 1 and _node_matches(ctx, node, answer, None):
             status, score, note, fb, pit = _from_node(node, lang)
             return _Outcome(status, score, note, fb, pit, shown)
-    fb = msg("fb.text_missing", lang, ideas="; ".join(missing)) if missing else msg(
-        "fb.incorrect", lang)
-    if frac > 0:
-        return _Outcome("partial", round(frac, 4), "partial-keywords", fb, interpreted_as=shown)
-    return _Outcome("incorrect", 0.0, "incorrect", fb, interpreted_as=shown)
+    total = sum(g.weight for g in q.keywords) or 1.0
+    found = [i for i, g in enumerate(q.keywords, 1)
+             if any(_norm_text(w) in text for w in g.any)]
+    frac = sum(q.keywords[i - 1].weight for i in found) / total if q.keywords else 0.0
+    points = " ".join(f"{i}. {p}" for i, p in enumerate(rubric_points(q, lang), 1))
+    fb = msg("fb.self_assess", lang, found=", ".join(map(str, found)) or "-", points=points)
+    return _Outcome("undetermined", round(frac, 4), NEEDS_SELF_ASSESSMENT, fb,
+                    interpreted_as=shown)
 
 
 def _split_lines(answer: str) -> list[str]:
@@ -508,7 +546,7 @@ def _grade_derivation(ctx: _Context, answer: str) -> _Outcome:
     # every step is equivalent to the start, so "reaching the target" is about its form: the
     # last line must be the target's canonical form (or in the question's required form)
     last = steps[-1][0]
-    reached = last == target.expr or (
+    reached = last == target.expr or any(last == ctx.author(a).expr for a in q.accept) or (
         q.form is not None and algebra.is_form(last, q.form)
         and algebra.equivalent(last, target.expr, seed=q.id) == "equal")
     if not first_wrong and reached:
@@ -555,6 +593,8 @@ def grade_local(question: Question, answer: str, *, seed: int | None = None, lan
         out = _grade_text(ctx, answer)
     elif kind == "derivation":
         out = _grade_derivation(ctx, answer)
+    elif kind == "numeric" and question.unit is not None:
+        out = _grade_with_unit(ctx, answer)
     else:
         out = _grade_expression(ctx, answer)
     score = out.score
@@ -603,8 +643,14 @@ def preview(question: Question, answer: str, *, seed: int | None = None,
                 shown.append(sx.render(r.tree))
                 warns += [msg(k, lang, **f) for k, f in r.warnings]
             return Preview(True, "; ".join(shown), warns)
+        unit = None
+        if kind == "numeric" and question.unit is not None:  # whitelist only: no pint here
+            from graders.answers.units import split_unit
+
+            answer, unit = split_unit(answer.strip(), known)
         r = sx.read(_numeric_commas(question, answer), known)
-        return Preview(True, sx.render(r.tree), [msg(k, lang, **f) for k, f in r.warnings])
+        shown_num = sx.render(r.tree) + (f" {unit}" if unit else "")
+        return Preview(True, shown_num, [msg(k, lang, **f) for k, f in r.warnings])
     except sx.ParseError as exc:
         return Preview(False, error=exc.render(lang))
 

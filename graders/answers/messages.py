@@ -173,6 +173,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Not equivalent to the expected answer.",
         "zh-TW": "與標準答案不等價。",
     },
+    "err.points": {
+        "en": "tick rubric points by number, 1 to {n}, separated by commas (0 = none)",
+        "zh-TW": "請以編號勾選評分要點（1 到 {n}，以逗號分隔；0 表示都沒有）",
+    },
+    "fb.self_assess": {
+        "en": "Compare your answer with the model answer and tick the points it covered "
+        "(keywords only suggest: the grader found {found}). Points: {points}",
+        "zh-TW": "請對照參考答案，勾選你的答案涵蓋的要點（關鍵字僅供參考：評分器找到 {found}）。"
+        "要點：{points}",
+    },
+    "fb.points_ticked": {
+        "en": "points covered (self-assessed): {points}",
+        "zh-TW": "涵蓋的要點（自評）：{points}",
+    },
+    "err.unit_kind": {
+        "en": "'{unit}' is not a unit of the same kind as {want} (the answer is in {want})",
+        "zh-TW": "'{unit}' 與 {want} 不是同一類單位（答案以 {want} 表示）",
+    },
+    "fb.unit_mismatch": {
+        "en": "{number} would be right in {right}, not in {unit}: check the unit "
+        "(the answer is asked in {want}).",
+        "zh-TW": "{number} 若以 {right} 為單位就對了，但不是 {unit}：請檢查單位"
+        "（題目要求以 {want} 作答）。",
+    },
     "fb.incorrect_number": {
         "en": "The value is not within the tolerance of the expected answer.",
         "zh-TW": "數值不在標準答案的容許誤差範圍內。",

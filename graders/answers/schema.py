@@ -162,8 +162,16 @@ class Question(Model):
     """Expected answer: an expression (may use params), a number, an option id list, or lines."""
     tolerance: Tolerance | None = None
     """Numeric tolerance (numeric questions; default rel 1e-6)."""
+    unit: str | None = None
+    """Numeric questions: the unit of ``answer`` (``GB``, ``GiB``, ``TB``, ``bytes``, ``FLOPs``,
+    ``s`` …; see ``graders.answers.units.UNITS``). Learners may then answer in any unit of the
+    same kind ("2.8 TB" for 2800 GB); a bare number is read in this unit."""
     form: Form | None = None
     """Required form, tested separately from the value."""
+    accept: list[str] = Field(default_factory=list)
+    """Derivations: other final forms that also reach the target, e.g. ``4/(1 + 3/N_d)`` for
+    ``4*N_d/(N_d + 3)`` (compared as written, after the usual reading: order of terms and
+    spacing do not matter, unsimplified forms do)."""
     options: list[Option] = Field(default_factory=list)
     """Options for choice / multi / ordering."""
     keywords: list[KeywordGroup] = Field(default_factory=list)
@@ -180,3 +188,15 @@ class Question(Model):
     """Where the question comes from, e.g. ``seed:L3:Q1``."""
     cases: list[Case] = Field(min_length=1)
     """Question tests: the correct answer, each anticipated mistake, one invalid input."""
+
+    @model_validator(mode="after")
+    def _known_unit(self) -> Question:
+        if self.unit is None:
+            return self
+        from graders.answers.units import UNITS
+
+        if self.kind != "numeric":
+            raise ValueError("'unit' is only for numeric questions")
+        if self.unit not in UNITS:
+            raise ValueError(f"unknown unit {self.unit!r}; use one of {', '.join(UNITS)}")
+        return self

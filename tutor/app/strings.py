@@ -212,8 +212,19 @@ STRINGS: dict[str, dict[str, str]] = {
     "quiz.not_saved": {"en": "Not saved: {why}", "zh-TW": "未儲存：{why}"},
     "quiz.mastery": {"en": "Mastery of {concept}: {before} → {after} {bar}",
                      "zh-TW": "{concept} 精熟度：{before} → {after} {bar}"},
-    "quiz.first_only": {"en": "Only your first answer to a question changes mastery.",
-                        "zh-TW": "只有每題的第一次作答會改變精熟度。"},
+    "quiz.first_only": {"en": "This answer did not change mastery: a question you have "
+                              "answered counts again only in a retry round, an hour after your "
+                              "last try at it.",
+                        "zh-TW": "這次作答沒有改變精熟度：答過的題目要在重試回合（距上次作答至少"
+                                 "一小時）才會再次計入。"},
+    "quiz.model_answer": {"en": "Model answer:", "zh-TW": "參考答案："},
+    "quiz.self_assess": {"en": "Compare with the model answer: type the numbers of the points "
+                                "your answer covered (e.g. 1,3; 0 = none) and press Enter.",
+                         "zh-TW": "請對照參考答案：輸入你的答案涵蓋的要點編號（例如 1,3；0 表示都"
+                                  "沒有）後按 Enter。"},
+    "quiz.self_assess_bad": {"en": "Type point numbers from 1 to {n}, separated by commas "
+                                   "(0 = none).",
+                             "zh-TW": "請輸入 1 到 {n} 的要點編號，以逗號分隔（0 表示都沒有）。"},
     "quiz.unlocked": {"en": "Unlocked: {names}", "zh-TW": "已解鎖：{names}"},
     "quiz.solution": {"en": "Worked solution:", "zh-TW": "詳解："},
     "quiz.no_more": {"en": "No fresh question here; try the map or the home screen.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,24 @@ if TYPE_CHECKING:
     from graders.answers.verdict import Verdict
 
 ASSUMPTIONS = ("positive", "integer", "real", "nonnegative", "nonzero")
+
+_DASH_VALUE = re.compile(r"^-(?!-)")
+"""Values such as ``-log(sigmoid(x))`` or ``-x``: one dash, not a long option."""
+
+
+def _allow_dash_values(p: argparse.ArgumentParser) -> None:
+    """Let values that start with a minus sign (``--answer "-x"``, ``check Q -x``) be values.
+
+    argparse reads ``-x`` as an unknown short option unless it looks like a negative number;
+    these parsers have no single-dash option but ``-h``, which argparse matches first, so any
+    other single-dash word is an expression or an answer, never an option.
+    """
+    p._negative_number_matcher = _DASH_VALUE
+
+
+def _learner_opt(p: argparse.ArgumentParser, help_text: str, dest: str = "learner") -> None:
+    p.add_argument("--learner", dest=dest, default=argparse.SUPPRESS, metavar="NAME",
+                   help=help_text)
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -21,6 +40,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help="show these questions in full: prompt, options, symbols")
     p.add_argument("--concept", metavar="ID", help="only questions on this concept")
     p.add_argument("--level", type=int, metavar="N", help="only questions of this level")
+    _learner_opt(p, "show options in this learner's order (default: default)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_questions)
 
@@ -41,7 +61,14 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help=f"assumptions on the symbols: {', '.join(ASSUMPTIONS)}")
     p.add_argument("--timeout", type=float, default=2.0, metavar="S",
                    help="wall-clock bound of the check in seconds (default 2)")
+    p.add_argument("--covered", default=None, metavar="POINTS",
+                   help="text questions: the rubric points your answer covered, after comparing "
+                   "it with the model answer (e.g. 1,3; 0 = none)")
+    # its own dest: the top-level --learner (default "default") must not turn the shuffle on
+    _learner_opt(p, "read option letters in this learner's order (default: the author's order)",
+                 dest="order_learner")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _allow_dash_values(p)
     p.set_defaults(handler=cmd_check, _parser=p)
 
 
@@ -91,18 +118,14 @@ def load_questions(args: argparse.Namespace) -> dict[str, Question]:
     return out
 
 
-def _full_text(q: Question, lang: str) -> str:
-    """A question as a learner reads it: prompt, options (ordering ones shuffled), symbols."""
-    import random
-
+def _full_text(q: Question, lang: str, learner: str) -> str:
+    """A question as ``learner`` reads it: prompt, options in the learner's order, symbols."""
     from graders.answers.grading import render_prompt
+    from graders.answers.shuffle import learner_options
 
     lines = [f"{q.id}  (L{q.level} · {q.kind} · {', '.join(q.concepts)})", "",
              render_prompt(q, None, lang), ""]
-    options = list(q.options)
-    if q.kind == "ordering":  # listed in the right order in the YAML: never show it that way
-        random.Random(q.id).shuffle(options)
-    lines += [f"  {o.id}) {o.text.get(lang)}" for o in options]
+    lines += [f"  {o['label']}) {o['text']}" for o in learner_options(q, learner, lang)]
     if q.symbols:
         lines.append("  symbols: " + ", ".join(
             f"{name} ({', '.join(a) or '-'})" for name, a in q.symbols.items()))
@@ -111,6 +134,7 @@ def _full_text(q: Question, lang: str) -> str:
 
 def cmd_questions(args: argparse.Namespace) -> int:
     from graders.answers.grading import render_prompt
+    from graders.answers.shuffle import learner_options
     from tutor.cli.common import print_json
     from tutor.i18n import t
 
@@ -119,9 +143,11 @@ def cmd_questions(args: argparse.Namespace) -> int:
     if unknown:
         print(t("check.unknown_question", id=unknown[0]), file=sys.stderr)
         return 2
+    # every learner sees choice options (and ordering items) in an order of their own
+    learner = str(getattr(args, "learner", None) or "default")
     if args.ids and not args.json:
         for qid in args.ids:
-            print(_full_text(questions[qid], args.lang))
+            print(_full_text(questions[qid], args.lang, learner))
         return 0
     rows: list[dict[str, Any]] = []
     for q in questions.values():
@@ -131,8 +157,12 @@ def cmd_questions(args: argparse.Namespace) -> int:
             continue
         if args.level is not None and q.level != args.level:
             continue
-        rows.append({"id": q.id, "kind": q.kind, "level": q.level, "concepts": q.concepts,
-                     "params": sorted(q.params), "prompt": render_prompt(q, None, args.lang)})
+        row: dict[str, Any] = {
+            "id": q.id, "kind": q.kind, "level": q.level, "concepts": q.concepts,
+            "params": sorted(q.params), "prompt": render_prompt(q, None, args.lang)}
+        if q.options:
+            row["options"] = learner_options(q, learner, args.lang)
+        rows.append(row)
     rows.sort(key=lambda r: (r["level"], r["id"]))
     if args.json:
         print_json(rows)
@@ -200,6 +230,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     if q is None:
         print(t("check.unknown_question", id=args.question_id), file=sys.stderr)
         return 2
+    learner = getattr(args, "order_learner", None)
+    if learner is not None:  # the letters as this learner saw them; else the author's order
+        from graders.answers.shuffle import for_learner
+
+        q = for_learner(q, str(learner))
+    if q.kind == "text" and args.covered is not None:  # self-assessed (docs/grading.md)
+        from graders.answers.selfassess import parse_points, rubric_points, self_assess
+
+        points = parse_points(args.covered, len(rubric_points(q, args.lang)))
+        v = self_assess(q, [-1] if points is None else points, lang=args.lang,
+                        hints_used=max(0, args.hints))
+        _print_verdict(v, args.json)
+        return 0
     try:
         v = grade(q, args.answer_text, seed=args.seed, lang=args.lang,
                   hints_used=max(0, args.hints), timeout=args.timeout)

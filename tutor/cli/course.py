@@ -61,6 +61,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
             else:
                 print(problem.format(args.lang))
         errors = [p for p in problems if p.severity == "error"]
+        if course is not None and not errors:  # mastery reachable after mistakes (engine rules)
+            from tutor.engine.simulate import course_retry_problems
+
+            errors = course_retry_problems(course)
+            print(*(p.format() for p in errors), sep="\n", end="\n" if errors else "")
         if course is None or errors:
             failed += len(errors) or 1
             continue

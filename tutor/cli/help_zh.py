@@ -54,6 +54,12 @@ HELP_ZH: dict[str, str] = {
     "course directories (default: --curriculum or the shipped course)": "課程目錄（預設：--curriculum 或內建課程）",
     "skip running every question's test cases through the grader": "略過以評分器執行每題的測試案例",
     "learner profile (default: default)": "學習者檔案（預設：default）",
+    "text questions: the rubric points your answer covered, after comparing it with the model "
+    "answer (e.g. 1,3; 0 = none)": "文字題：對照參考答案後，你的答案涵蓋的評分要點（例如 1,3；0 表示都沒有）",
+    "show options in this learner's order (default: default)":
+        "依此學習者的順序顯示選項（預設：default）",
+    "read option letters in this learner's order (default: the author's order)":
+        "依此學習者看到的選項順序解讀字母（預設：作者撰寫的順序）",
     "variant seed (default: the learner's own seed for the question)": "題目變體種子（預設：該學習者此題的種子）",
     "hints seen before answering (counts against mastery)": "作答前看過的提示數（會降低精熟度估計）",
     "time spent on the question": "作答所花時間",

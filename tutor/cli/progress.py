@@ -37,7 +37,13 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help="hints seen before answering (counts against mastery)")
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
                    help="time spent on the question")
+    p.add_argument("--covered", default=None, metavar="POINTS",
+                   help="text questions: the rubric points your answer covered, after comparing "
+                   "it with the model answer (e.g. 1,3; 0 = none)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    from tutor.cli.answers import _allow_dash_values
+
+    _allow_dash_values(p)  # `tutor answer Q -x`
     p.set_defaults(handler=_guarded(_answer))
 
     p = sub.add_parser("next", parents=parents, help="the recommended next item and why")
@@ -154,12 +160,20 @@ def _answer(args: argparse.Namespace) -> int:
         print(t("progress.bad_hints"), file=sys.stderr)
         return 2
     from graders.answers import QuestionError, grade
+    from graders.answers.shuffle import for_learner
 
+    # options in this learner's order: the letters typed are the ones `tutor questions
+    # --learner` showed (the log keeps the answer as typed)
+    question = for_learner(question, learner)
     seed = args.seed
     if seed is None and question.params:
         seed = engine.variant_seed(learner, question.id)
     try:
-        verdict = grade(question, args.answer, seed=seed, lang=args.lang, hints_used=args.hints)
+        if question.kind == "text" and args.covered is not None:
+            verdict = _self_assessed(question, args.covered, args.lang, args.hints)
+        else:
+            verdict = grade(question, args.answer, seed=seed, lang=args.lang,
+                            hints_used=args.hints)
     except QuestionError as exc:  # the question itself is broken: the author's problem
         print(t("progress.question_error", id=question.id, error=str(exc)), file=sys.stderr)
         return 1
@@ -186,6 +200,8 @@ def _answer(args: argparse.Namespace) -> int:
         obj["mastered"] = result.newly_mastered
         obj["practice_mode"] = result.practice_mode
         obj["engine_warnings"] = result.warnings
+        if question.kind == "text":
+            obj.update(_rubric_json(question, args.lang))
         print_json(obj)
         return 0
     v = _verdict_dict(verdict)
@@ -212,7 +228,29 @@ def _answer(args: argparse.Namespace) -> int:
         print(t("progress.unlocked", ids=", ".join(result.newly_unlocked)))
     if result.newly_unlocked_labs:
         print(t("progress.unlocked_labs", ids=", ".join(result.newly_unlocked_labs)))
+    if question.kind == "text" and verdict.note == "self-assess":
+        rubric = _rubric_json(question, args.lang)
+        if rubric["model_answer"]:
+            print(t("progress.model_answer", text=rubric["model_answer"]))
+        print(t("progress.self_assess", id=question.id))
     return 0
+
+
+def _self_assessed(question: Any, covered: str, lang: str, hints: int) -> Any:
+    """The verdict of a text answer from the rubric points the learner ticked."""
+    from graders.answers.selfassess import parse_points, rubric_points, self_assess
+
+    n = len(rubric_points(question, lang))
+    points = parse_points(covered, n)
+    return self_assess(question, [-1] if points is None else points, lang=lang,
+                       hints_used=hints)
+
+
+def _rubric_json(question: Any, lang: str) -> dict[str, Any]:
+    from graders.answers.selfassess import rubric_points
+
+    return {"rubric_points": rubric_points(question, lang),
+            "model_answer": question.solution.get(lang) if question.solution else None}
 
 
 # -- next ---------------------------------------------------------------------------------
@@ -345,6 +383,7 @@ def _placement(args: argparse.Namespace) -> int:
 
     state = engine.state(learner)
     from graders.answers import QuestionError, grade
+    from graders.answers.shuffle import for_learner
 
     for ext in engine.placement_targets():
         if ext in state.externals_met and answers is None:
@@ -363,7 +402,7 @@ def _placement(args: argparse.Namespace) -> int:
             print(t("placement.header", title=title, n=len(qids)))
         correct = 0
         for qid in qids:
-            q = engine.course.questions[qid]
+            q = for_learner(engine.course.questions[qid], learner)  # the learner's option order
             if answers is not None:
                 text = answers.get(qid, "")
             else:

@@ -10,6 +10,7 @@ Headless: imports neither Textual nor the ML stack (fsrs is imported on first us
     engine.next_item(learner); engine.due_reviews(learner); engine.pacing(learner, today)
     engine.rebuild(learner)
     from tutor.engine.export import export_text   # csv / jsonl / pybkt
+    from tutor.engine.simulate import run_learner, course_retry_problems  # scripted learners
 
 The rules are documented in docs/engine.md and in the docstrings of ``engine``, ``index`` and
 ``state``.

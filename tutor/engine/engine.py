@@ -16,13 +16,18 @@ What next (``next_item``), in priority order:
 3. the ready, not yet mastered concept with the lowest P(known) that still has a fresh question
    (tie: course order);
 4. an unlocked lab not yet passed; 5. placement when external prerequisites block concepts;
-6. a ready, unmastered concept without fresh questions: re-read its lesson; 7. done.
+6. a ready, unmastered concept without a question to ask now: re-read its lesson, with
+   ``retry_at``, the time its questions reopen (the concept whose retry round opens first);
+   7. done.
 
-Concepts without a fresh question are skipped in steps 2 and 3: recommending them again and
-again would stall the learner on something that can no longer make progress.
+Concepts without a question to ask now are skipped in steps 2 and 3, so one concept waiting for
+its retry round does not stall the learner.
 
 A concept is turned into a question: the first question (level, then bank order) not yet
-answered for that concept; for reviews, a fresh one or else the one answered longest ago.
+answered for that concept; else, for a concept not yet mastered, a *retry*: the question
+answered longest ago, once ``RETRY_SPACING`` (one hour) has passed since it (it then counts
+again for BKT: see ``tutor.engine.state``); for reviews, a fresh one or else the one answered
+longest ago.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol
 from tutor.engine.index import CourseIndex, build_index
 from tutor.engine.state import (
     COUNTED_STATUSES,
+    RETRY_SPACING,
     LearnerState,
     MasteryState,
     Observation,
@@ -136,6 +142,9 @@ class Recommendation:
     """Lesson page of the concept."""
     warnings: list[str] = field(default_factory=list)
     """Soft-prerequisite warnings."""
+    retry_at: datetime | None = None
+    """For a ``lesson`` whose concept waits for its retry round: when its questions reopen
+    (the way forward; None when the concept has no question at all)."""
 
     def to_json(self) -> dict[str, object]:
         """JSON-ready form (used by `tutor next --json`)."""
@@ -143,6 +152,7 @@ class Recommendation:
             "kind": self.kind, "id": self.id, "concept": self.concept, "reason": self.reason,
             "reason_key": self.reason_key, "day": self.day, "page": self.page,
             "warnings": list(self.warnings),
+            "retry_at": self.retry_at.isoformat() if self.retry_at else None,
         }
 
 
@@ -447,19 +457,24 @@ class Engine:
         return out
 
     def _first_due(self, state: LearnerState, now: datetime) -> list[DueReview]:
-        best: tuple[bool, datetime, int] | None = None
-        best_c = ""
+        # the same order as ``_due`` (failed first, then earliest due, then course order), in
+        # one pass that builds no tuple for the cards that are not due (most of them)
         order = self.index.order
+        cards = state.cards
         failed = state.failed
-        for c, card in state.cards.items():
-            is_failed = c in failed
-            if is_failed or card.due <= now:
-                key = (not is_failed, card.due, order[c])
-                if best is None or key < best:
-                    best, best_c = key, c
-        if best is None:
+        best_c: str | None = None
+        if failed:
+            best_c = min(failed, key=lambda c: (cards[c].due, order[c]))
+        else:
+            best_due = now
+            for c, card in cards.items():
+                due = card.due
+                if due < best_due or (due == best_due and (
+                        best_c is None or order[c] < order[best_c])):
+                    best_due, best_c = due, c
+        if best_c is None:
             return []
-        card = state.cards[best_c]
+        card = cards[best_c]
         r = self.scheduler.get_card_retrievability(card, now)
         return [DueReview(best_c, card.due, r, best_c in failed)]
 
@@ -599,8 +614,12 @@ class Engine:
     # -- what next --------------------------------------------------------------------------
 
     def _question_for(
-        self, state: LearnerState, c: str, *, review: bool = False
+        self, state: LearnerState, c: str, *, review: bool = False,
+        now: datetime | None = None,
     ) -> str | None:
+        """The question to ask for ``c``: a fresh one; for a review, else the one answered
+        longest ago; for a concept not yet mastered (``now`` given), else a retry whose spacing
+        has passed (the one answered longest ago), else None."""
         qs = self.index.questions_by_concept.get(c, ())
         seen = state.seen.get(c, {})
         for q in qs:
@@ -608,23 +627,46 @@ class Engine:
                 return q
         if review and qs:
             return min(qs, key=lambda q: seen[q])
+        if now is not None and qs and c not in state.cards:
+            oldest = min(qs, key=lambda q: seen[q])
+            if now - seen[oldest] >= RETRY_SPACING:
+                return oldest
         return None
 
+    def retry_at(self, state: LearnerState, c: str) -> datetime | None:
+        """When a question of ``c`` (not mastered, no fresh question) reopens for a retry."""
+        seen = state.seen.get(c, {})
+        qs = self.index.questions_by_concept.get(c, ())
+        if not qs or c in state.cards or any(q not in seen for q in qs):
+            return None
+        return min(seen[q] for q in qs) + RETRY_SPACING
+
     def _concept_item(
-        self, state: LearnerState, c: str, key: str, plan_day: int | None, **fields: object
+        self, state: LearnerState, c: str, key: str, plan_day: int | None,
+        now: datetime | None = None, **fields: object,
     ) -> Recommendation:
         title = self.course.concepts[c].title.get(self.lang)
         page = self.course.concepts[c].page
         warnings = self._soft_warnings(state, c)
-        q = self._question_for(state, c)
+        q = self._question_for(state, c, now=now)
         all_fields = {"concept": title, **{k: str(v) for k, v in fields.items()}}
         if q is None:
-            has_any = bool(self.index.questions_by_concept.get(c))
-            lkey = "engine.reason.lesson_no_fresh" if has_any else "engine.reason.lesson_no_questions"
+            # re-read the lesson; the way forward is the retry round, at ``retry_at``
+            at = self.retry_at(state, c)
+            if at is not None:
+                lkey = "engine.reason.lesson_retry"
+                lfields = {"concept": title, "at": at.strftime("%Y-%m-%d %H:%M UTC")}
+            else:
+                has_any = bool(self.index.questions_by_concept.get(c))
+                lkey = ("engine.reason.lesson_no_fresh" if has_any
+                        else "engine.reason.lesson_no_questions")
+                lfields = {"concept": title}
             return Recommendation(
-                "lesson", page, c, self._t(lkey, concept=title), lkey, {"concept": title},
-                plan_day, page, warnings,
+                "lesson", page, c, self._t(lkey, **lfields), lkey, lfields,
+                plan_day, page, warnings, retry_at=at,
             )
+        if q in state.seen.get(c, {}):
+            key = "engine.reason.retry"
         return Recommendation(
             "question", q, c, self._t(key, **all_fields), key, all_fields, plan_day, page,
             warnings,
@@ -660,12 +702,12 @@ class Engine:
             for c in day.concepts:
                 # a concept with no fresh question cannot progress: it waits for step 5
                 if (c in concepts and c not in state.ever_mastered and c in ready
-                        and self._question_for(state, c) is not None):
+                        and self._question_for(state, c, now=now) is not None):
                     if behind:
                         return self._concept_item(state, c, "engine.reason.plan_behind", day.day,
-                                                  day=day.day, behind=behind)
+                                                  now, day=day.day, behind=behind)
                     return self._concept_item(state, c, "engine.reason.plan_today", day.day,
-                                              day=day.day)
+                                              now, day=day.day)
             if day.labs:
                 if passed is None:
                     passed = self.passed_labs(learner)
@@ -682,18 +724,23 @@ class Engine:
 
         # 3. the ready concept with the lowest mastery
         best: tuple[float, int, str] | None = None
-        best_stale: tuple[float, int, str] | None = None
+        best_stale: tuple[datetime, int, str] | None = None
         for c in ready:
             if c in state.ever_mastered:
                 continue
             cand = (state.p(c), self.index.order[c], c)
-            if self._question_for(state, c) is not None:
+            if self._question_for(state, c, now=now) is not None:
                 if best is None or cand < best:
                     best = cand
-            elif best_stale is None or cand < best_stale:
-                best_stale = cand
+            else:
+                # waiting for its retry round: the one that reopens first is re-read first, so
+                # that each `next` names a lesson together with the time its questions reopen
+                at = self.retry_at(state, c) or datetime.max.replace(tzinfo=UTC)
+                stale = (at, self.index.order[c], c)
+                if best_stale is None or stale < best_stale:
+                    best_stale = stale
         if best is not None:
-            return self._concept_item(state, best[2], "engine.reason.lowest", None,
+            return self._concept_item(state, best[2], "engine.reason.lowest", None, now,
                                       p=_pct(best[0]))
 
         # 4. labs unlocked but not passed
@@ -719,8 +766,7 @@ class Engine:
                                   "engine.reason.placement", fields)
         # 6. a ready concept without fresh questions: re-read its lesson; 7. done
         if best_stale is not None:
-            return self._concept_item(state, best_stale[2], "engine.reason.lowest", None,
-                                      p=_pct(best_stale[0]))
+            return self._concept_item(state, best_stale[2], "engine.reason.lowest", None, now)
         if blocked:
             fields = {"n": str(len(blocked))}
             return Recommendation("done", None, None, self._t("engine.reason.stuck", **fields),

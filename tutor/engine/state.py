@@ -9,8 +9,12 @@ Rules applied per (attempt, concept) pair, in log order:
 * Only verdicts ``correct``, ``partial`` and ``incorrect`` count; ``undetermined`` and
   ``timeout`` (the grader could not decide) are logged but change nothing; ``invalid`` input is
   never logged.
-* BKT: only the *first* attempt at an item updates the concept (per (item, concept) pair);
-  it is an observed "correct" only when the status is ``correct`` and no hint was used.
+* BKT: the first attempt at an item updates the concept (per (item, concept) pair); so does a
+  *retry* of the pair while the concept is not mastered, when at least ``RETRY_SPACING`` (one
+  hour) has passed since the learner's latest attempt at that pair (a retry round: see
+  docs/engine.md). An immediate repeat changes nothing and restarts the hour, so answering the
+  same question again right away cannot farm mastery. An observation is "correct" only when
+  the status is ``correct`` and no hint was used.
 * Once P(known) reaches the concept's threshold the concept is *mastered*: a fsrs card is created
   with a ``Good`` review at that moment. A later counted attempt on the concept (first or
   repeated item) is a review of that card when the card is due, when the concept needs review,
@@ -31,7 +35,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from fsrs import Card, Rating
@@ -48,6 +52,11 @@ COUNTED_STATUSES = frozenset({"correct", "partial", "incorrect"})
 """Verdict statuses that are evidence about the learner (others are the grader's failures)."""
 
 MasteryState = Literal["not_started", "learning", "mastered", "needs_review"]
+
+RETRY_SPACING = timedelta(hours=1)
+"""A repeated question counts again for a concept not yet mastered only this long after the
+learner's latest attempt at it: long enough that the answer is recalled from understanding (the
+lesson was reread meanwhile), not from the feedback seen a minute ago (spaced retrieval)."""
 
 
 def card_id_for(concept_id: str) -> int:
@@ -119,7 +128,7 @@ class Observation:
     concept: str
     """Concept id."""
     counted: bool
-    """Whether it updated BKT (first attempt at the item for this concept)."""
+    """Whether it updated BKT (first attempt at the item for this concept, or a spaced retry)."""
     correct: bool
     """The BKT observation (correct and no hint)."""
     p_before: float
@@ -147,7 +156,7 @@ class LearnerState:
     observations: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     """Concept -> number of BKT observations."""
     counted_pairs: set[tuple[str, str]] = field(default_factory=set)
-    """(item, concept) pairs whose first attempt has been counted."""
+    """(item, concept) pairs with at least one counted attempt (a later one is a retry)."""
     seen: dict[str, dict[str, datetime]] = field(default_factory=lambda: defaultdict(dict))
     """Concept -> item -> time of its latest counted attempt (for choosing questions)."""
     cards: dict[str, Card] = field(default_factory=dict)
@@ -241,7 +250,12 @@ class LearnerState:
             got = p_known.get(c)
             before = params.p_init if got is None else got
             after = before
+            card = cards.get(c)
             counted = key not in counted_pairs
+            if not counted and card is None:
+                # a retry round: spaced from the latest attempt at this pair, mastery not reached
+                last = self.seen[c].get(item)
+                counted = last is not None and ts - last >= RETRY_SPACING
             if counted:
                 counted_pairs.add(key)
                 after = bkt_update(before, correct, params)
@@ -250,7 +264,6 @@ class LearnerState:
             self.seen[c][item] = ts
             review: int | None = None
             newly = False
-            card = cards.get(c)
             if card is not None:
                 if rating == Rating.Again or c in failed or card.due <= ts:
                     card, log = self.scheduler.review_card(card, rating, ts)

@@ -97,11 +97,23 @@ class QuizScreen(TutorScreen):
         """The latest verdict for this question (tests read it)."""
         self.wrong_tries = 0
         """Incorrect answers to this question (the worked solution shows after two)."""
+        self.assessing: str | None = None
+        """A text answer waiting for the learner's self-assessment (the next submit is the
+        numbers of the rubric points it covered); None otherwise."""
         self.draft = ""
         """The answer being typed (kept when the screen re-renders, e.g. a language switch)."""
         self._left = False
         self.last_recorded: Any = None
         """The latest ``Recorded`` (mastery before/after, unlocked)."""
+
+    def _question(self, question_id: str) -> Any:
+        """The question as this learner sees it: options (and ordering items) in the learner's
+        own order, labelled as displayed, so the letters typed are graded in that order."""
+        from graders.answers.shuffle import for_learner
+
+        learner = getattr(self.svc, "learner", None)
+        return for_learner(self.svc.course.questions[question_id],
+                           str(learner) if learner is not None else None)
 
     def _pick(self, cid: str | None) -> str | None:
         """The concept's first question not answered in this session (else its first)."""
@@ -129,7 +141,7 @@ class QuizScreen(TutorScreen):
         if self.question_id is None:
             yield Static(self.s("quiz.none", concept=self.concept_id or "—"), classes="warning")
             return
-        q = svc.course.questions[self.question_id]
+        q = self._question(self.question_id)
         cid = self.concept_id or q.concepts[0]
         with VerticalScroll(id="quiz-body"):
             state = svc.mastery().get(cid) if not self.placement else None
@@ -204,7 +216,7 @@ class QuizScreen(TutorScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def run_preview(self, question_id: str, answer: str) -> None:
         svc, lang = self.svc, self.lang
-        q = svc.course.questions[question_id]
+        q = self._question(question_id)
         try:
             pv = svc.preview(q, answer, lang)
             err = None
@@ -251,7 +263,7 @@ class QuizScreen(TutorScreen):
         elif bid == "next":
             await self.action_next()
         elif bid == "to-lesson" and self.question_id:
-            q = self.svc.course.questions[self.question_id]
+            q = self._question(self.question_id)
             cid = self.concept_id or q.concepts[0]
             if cid in self.svc.course.concepts:
                 self.tapp.open_lesson(cid)
@@ -263,6 +275,9 @@ class QuizScreen(TutorScreen):
         if not answer.strip():
             self.query_one("#feedback", Static).update(self.s("quiz.empty"))
             return
+        if self.assessing is not None:
+            self._submit_self_assessment(answer)
+            return
         self.query_one("#feedback", Static).update(self.s("quiz.grading"))
         self.query_one("#submit", Button).disabled = True
         self.run_grading(self.question_id, answer, self.hints_used)
@@ -272,7 +287,7 @@ class QuizScreen(TutorScreen):
         # taken while the screen is attached: a worker thread has no active-app context, and
         # the screen may be dismissed before the verdict comes
         app, svc, lang = self.app, self.svc, self.lang
-        q = svc.course.questions[question_id]
+        q = self._question(question_id)
         t0 = time.perf_counter()
         try:
             verdict = svc.grade(q, answer, lang, hints_used)
@@ -289,6 +304,23 @@ class QuizScreen(TutorScreen):
             return
         self.post_message(GradeFinished(question_id, answer, verdict,
                                         time.perf_counter() - t0, err))
+
+    def _submit_self_assessment(self, ticked: str) -> None:
+        """The learner's ticks for a text answer: the verdict that counts (in-process: no
+        computer algebra is involved)."""
+        from graders.answers.selfassess import parse_points, rubric_points, self_assess
+
+        assert self.question_id is not None and self.assessing is not None
+        q = self._question(self.question_id)
+        points = parse_points(ticked, len(rubric_points(q, self.lang)))
+        if points is None:
+            self.query_one("#feedback", Static).update(
+                self.s("quiz.self_assess_bad", n=len(q.keywords)))
+            return
+        verdict = self_assess(q, points, lang=self.lang, hints_used=self.hints_used)
+        answer, self.assessing = self.assessing, None
+        self.query_one("#answer", Input).value = ""
+        self.post_message(GradeFinished(self.question_id, answer, verdict, 0.0, None))
 
     def on_unmount(self) -> None:
         self._left = True
@@ -321,7 +353,7 @@ class QuizScreen(TutorScreen):
             lines.append(f"[dim]{self.s('quiz.not_counted')}[/]")
             self._show_feedback(fb, lines)
             return
-        q = self.svc.course.questions[self.question_id]
+        q = self._question(self.question_id)
         if self.placement:
             self._placement_answer(q.id, status == "correct", lines)
             self._show_feedback(fb, lines)
@@ -339,6 +371,16 @@ class QuizScreen(TutorScreen):
         lines.append(self.s("quiz.mastery", concept=self.svc.concept_title(cid, self.lang),
                             before=f"{rec.before:.2f}", after=f"{rec.after:.2f}",
                             bar=unicode_bar(rec.after, 12)))
+        if str(getattr(v, "note", "")) == "self-assess":
+            # keywords only advise: the learner ticks the rubric points against the model answer
+            self.assessing = message.answer
+            if q.solution is not None:
+                lines.append(f"\n[b]{self.s('quiz.model_answer')}[/] "
+                             + _esc(q.solution.get(self.lang)))
+            lines.append("[b]" + self.s("quiz.self_assess") + "[/]")
+            self.query_one("#answer", Input).value = ""
+            self._show_feedback(fb, lines)
+            return
         if abs(rec.after - rec.before) < 1e-9:
             lines.append(f"[dim]{self.s('quiz.first_only')}[/]")
         if rec.unlocked:
@@ -388,7 +430,7 @@ class QuizScreen(TutorScreen):
     def action_hint(self) -> None:
         if self.question_id is None:
             return
-        q = self.svc.course.questions[self.question_id]
+        q = self._question(self.question_id)
         if self.hints_used >= len(q.hints):
             return
         self.hints_used += 1
@@ -398,7 +440,7 @@ class QuizScreen(TutorScreen):
     def _show_hints(self) -> None:
         if self.question_id is None:
             return
-        q = self.svc.course.questions[self.question_id]
+        q = self._question(self.question_id)
         shown = [f"💡 {h.text.get(self.lang)} [dim](−{h.cost:.0%})[/]"
                  for h in q.hints[: self.hints_used]]
         for w in self.query("#hints").results(Static):
@@ -439,11 +481,12 @@ class QuizScreen(TutorScreen):
 
     async def _load(self, qid: str, concept: str | None) -> None:
         """Show question ``qid`` (fresh hints, timer and feedback)."""
-        q = self.svc.course.questions[qid]
+        q = self._question(qid)
         self.question_id = qid
         self.concept_id = concept or q.concepts[0]
         self.hints_used = 0
         self.wrong_tries = 0
+        self.assessing = None
         self.draft = ""
         self.started = time.perf_counter()
         self.last_verdict = None
