@@ -36,9 +36,11 @@ def test_no_position_holds_more_than_40_percent_of_the_right_options(
         positions[option_order(q, learner).index(key)] += 1
         authored[[o.id for o in q.options].index(key)] += 1
     assert max(positions.values()) <= 0.4 * len(qs), positions
-    # the measure can fail: the authored order put the key first far more often
-    assert max(authored.values()) > 0.4 * len(qs) or max(positions.values()) < max(
-        authored.values())
+    # the measure can fail: an order that puts the key first (the bank's authored order did so
+    # for 53 of 58 questions before the rewrite) breaks the bound
+    key_first: Counter[int] = Counter(0 for _ in qs)
+    assert max(key_first.values()) > 0.4 * len(qs)
+    assert max(authored.values()) <= 0.4 * len(qs), authored  # the YAML order gives nothing away
 
 
 def test_learners_see_different_orders(bank: dict[str, Question]) -> None:
@@ -76,7 +78,7 @@ def test_ordering_items_are_shuffled_and_graded_in_the_learners_labels(
     q = next(q for q in bank.values() if q.kind == "ordering")
     mine = for_learner(q, "alice")
     assert [o.id for o in mine.options] == sorted(o.id for o in q.options)
-    right = [relabelling(q, "alice")[o.id] for o in q.options]  # authored order is the key
+    right = [relabelling(q, "alice")[x.strip()] for x in str(q.answer).split(",")]
     assert grade_local(mine, ", ".join(right)).status == "correct"
 
 
