@@ -105,6 +105,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "practice mode: {concept} is locked ({reason}); the answer still counts",
         "zh-TW": "練習模式：{concept} 尚未解鎖（{reason}）；此答案仍會計入",
     },
+    "engine.unknown_lab": {
+        "en": "unknown lab id {id!r}",
+        "zh-TW": "未知的實驗編號 {id!r}",
+    },
     "engine.unknown_question": {
         "en": "error: unknown question id '{id}' (see `tutor questions`)",
         "zh-TW": "錯誤：未知的題目 id「{id}」（請見 `tutor questions`）",
