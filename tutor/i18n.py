@@ -227,6 +227,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "progress.external.placement": {"en": "met (placement)", "zh-TW": "已滿足（分級測驗）"},
     "progress.external.skip": {"en": "met (skipped)", "zh-TW": "已滿足（略過）"},
     "progress.external.unmet": {"en": "not met", "zh-TW": "未滿足"},
+    "progress.rubric_total": {
+        "en": "Rubric total: {total} / 100 ({parts}; {graded}/{labs} labs graded; buckets without evidence left out)",
+        "zh-TW": "評量總分：{total} / 100（{parts}；已評分實驗 {graded}/{labs}；無證據的項目不計入）",
+    },
     "progress.rubric": {
         "en": "Rubric, concepts: {score} = {points}/{weight} points ({mastered}/{total} mastered)",
         "zh-TW": "評量標準，概念：{score} = {points}/{weight} 分（已精熟 {mastered}/{total}）",
