@@ -616,6 +616,12 @@ class Services:
         got, total = outcome.points
         passed = outcome.ok and bool(checks) and all(c["status"] == "pass" for c in checks)
         try:
+            record = getattr(engine, "record_lab_result", None)
+            if not outcome.solution and checks and total and record is not None:
+                # the same record as `tutor lab check` (Engine.record_lab_result)
+                record(self.learner, lab_id, checks, passed=passed, score=got / total,
+                       source="app", extra={"seconds": round(outcome.seconds, 2)})
+                return
             learner_id = learner_fn(self.learner).id
             status = "solution" if outcome.solution else ("passed" if passed else "failed")
             store.add_lab_run(learner_id, lab_id, status,
@@ -808,16 +814,16 @@ def _display_state(engine_state: str, unlocked: bool, attempts: int) -> str:
 
 
 def _run_real_lab(svc: Services, lab_id: str, solution: bool) -> Iterator[LabEvent]:
-    """Run a lab like `tutor lab run` + `tutor lab check` (tutor.labs.runner.LabRun, then
-    graders.labs.checks.run_checks), translating its events. Imported here: the lab stack
-    (pydantic specs, subprocess plumbing) is not needed before a lab runs."""
+    """Run a lab through the one pipeline (tutor.labs.session: run, probes, checks), as
+    `tutor lab check` does, translating its events. Imported here: the lab stack (pydantic
+    specs, subprocess plumbing) is not needed before a lab runs."""
     import shutil
 
     try:
-        from graders.labs.checks import default_data_dir, run_checks
         from graders.labs.spec import load_lab
-        from tutor.labs.runner import Finished, LabRun, LogLine, Progress, tail
-        from tutor.labs.workspace import prepare_run_dir, workspace_for
+        from tutor.labs.runner import Finished, LogLine, Progress, tail
+        from tutor.labs.session import Checking, LabResult, run_and_check_events
+        from tutor.labs.workspace import workspace_for
         from tutor.paths import workspace_dir
     except Exception as exc:
         raise Unavailable(f"lab runner (tutor/labs): {exc}") from exc
@@ -836,26 +842,42 @@ def _run_real_lab(svc: Services, lab_id: str, solution: bool) -> Iterator[LabEve
 
             raise Unavailable(s("labs.start_first", svc.lang))
         base = source
-    out_dir, run_dir = base / "out", base / ".run"
-    shutil.rmtree(run_dir, ignore_errors=True)
+    out_dir, work = base / "out", base / ".run-work"
+    shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(out_dir, ignore_errors=True)
-    prepare_run_dir(spec, lab_dir, run_dir, solution=solution, source=source)
-    run = LabRun(spec, run_dir, out_dir, data_dir=default_data_dir(spec), seed=0,
-                 log_path=base / "run.log")
-    svc.active_run = run
     final: Any = None
+    result: Any = None
+
+    def started(run: Any) -> None:
+        svc.active_run = run
+
     try:
-        yield LabEvent("log", text="$ " + " ".join(run.command))
-        for ev in run.events():
+        from tutor.labs.session import RequirementsMissing
+
+        events = run_and_check_events(spec, lab_dir, work=work, solution=solution,
+                                      source=source, out_dir=out_dir, log_path=base / "run.log",
+                                      on_start=started)
+        for ev in events:
             if isinstance(ev, Progress):
                 yield LabEvent("progress", ev.step, ev.total, ev.loss)
             elif isinstance(ev, LogLine):
                 yield LabEvent("log", text=ev.text)
             elif isinstance(ev, Finished):
                 final = ev
+                if not ev.ok:
+                    break  # a failed run is shown as an error, not checked here
+                yield LabEvent("log", text=f"log: {ev.log_path}")
+            elif isinstance(ev, Checking):
+                from tutor.app.strings import s
+
+                yield LabEvent("log", text=s("labs.checking", svc.lang))
+            elif isinstance(ev, LabResult):
+                result = ev
+    except RequirementsMissing as exc:
+        raise Unavailable(str(exc)) from None
     finally:
         svc.active_run = None
-    if final is None or not final.ok:
+    if final is None or not final.ok or result is None:
         why = "no result"
         if final is not None:
             why = ("timed out" if final.timed_out else "cancelled" if final.cancelled
@@ -868,11 +890,7 @@ def _run_real_lab(svc: Services, lab_id: str, solution: bool) -> Iterator[LabEve
             why += "\n" + "\n".join(lines[-12:])
         yield LabEvent("error", text=why)
         return
-    from tutor.app.strings import s
-
-    yield LabEvent("log", text=f"log: {final.log_path}")
-    yield LabEvent("log", text=s("labs.checking", svc.lang))
-    results = run_checks(spec, final.out_dir, run_dir, None, 0)
+    results = result.results
     yield LabEvent("done", checks=[
         CheckView(r.id, r.bucket, float(r.points), float(r.max_points), r.status,
                   r.text(svc.lang)) for r in results
