@@ -116,7 +116,7 @@ def test_dev_check_course_and_params_agreement(tmp_path: Path) -> None:
     raw["requires"]["gpu"] = "required"
     raw["concepts"] = ["lora"]
     raw["params"]["r"] = 4  # train.py says LORA_R = 8
-    raw["params"]["seq_len"] = {"cpu": 32, "cuda": 128}  # tiny_model.py says 64
+    raw["params"]["seq_len"] = {"cpu": 32, "cuda": 128}  # peft_run.py says 64
     lab_yaml.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     text = "\n".join(dev_check(ex, static=True, course_labs=labs)[0].problems)
     assert "gpu = optional" in text and "concepts" in text
