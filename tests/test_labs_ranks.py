@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,20 @@ def test_rank_probe_blocks_all_reduce(tmp_path: Path) -> None:
     assert by["ranks-agree"].status == "pass"
     assert by["total-by-hand"].status == "fail"
     assert "all_reduce" in by["total-by-hand"].text("en")
+
+
+@pytest.mark.parametrize("launcher", ["torchrun", "spawn"])
+def test_wall_limit_kills_every_rank(tmp_path: Path, launcher: str) -> None:
+    """Rank 1 hangs: the runner's time limit ends the run and no rank is left behind."""
+    lab = _lab(tmp_path, launcher)
+    spec = load_lab(lab)
+    sub = tmp_path / "hang"
+    sub.mkdir()
+    text = (lab / "solution" / "train.py").read_text(encoding="utf-8")
+    text = text.replace("    lc.progress(1, 1)", "    if rank == 1:\n        import time\n"
+                        "        time.sleep(600)\n    lc.progress(1, 1)")
+    (sub / "train.py").write_text(text, encoding="utf-8")
+    res = run_and_check(spec, lab, work=tmp_path / "w", source=sub, check=False, timeout_s=25)
+    assert res.finished.timed_out
+    time.sleep(1)
+    assert _processes_in(tmp_path) == []
