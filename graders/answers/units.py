@@ -75,7 +75,7 @@ def split_unit(answer: str, reserved: set[str] | frozenset[str] = frozenset()
 def _registry() -> Any:
     import pint
 
-    ureg = pint.UnitRegistry()
+    ureg: Any = pint.UnitRegistry()
     ureg.define("FLOP = [floating_point_operation]")
     return ureg
 
