@@ -19,6 +19,8 @@ from typing import Any
 
 from graders.labs.kit import (
     Context,
+    Fail,
+    Problem,
     assert_close,
     check,
     compare_state_dicts,
@@ -95,6 +97,15 @@ def _steps(ctx: Context) -> list[dict[str, Any]]:
                     "batches": parsed_batches, **losses})
     ctx.cache["steps"] = out
     return out
+
+
+def _same_weights(actual: dict[str, Any], expected: dict[str, Any], atol: float, en: str,
+                  zh: str) -> tuple[float, str]:
+    """compare_state_dicts, its failure prefixed with what was compared (``en``/``zh``)."""
+    try:
+        return compare_state_dicts(actual, expected, atol)
+    except Fail as exc:
+        raise Fail(Problem(f"{en}: {exc.en}", f"{zh}：{exc.zh}", **exc.details)) from None
 
 
 def _weights(ctx: Context, rank: int, run: str) -> dict[str, Any]:
@@ -233,12 +244,14 @@ def identical_weights(ctx: Context) -> dict[str, Any] | None:
     for run in ("ddp", "ring"):
         ref = _weights(ctx, 0, run)
         for r in range(1, ctx.spec.ranks):
-            diff, _ = compare_state_dicts(_weights(ctx, r, run), ref, tol,
-                                          what=f"rank{r}/{run}.safetensors")
+            diff, _ = _same_weights(_weights(ctx, r, run), ref, tol,
+                                    f"rank{r}/{run}.safetensors differs from rank 0's",
+                                    f"rank{r}/{run}.safetensors 與 rank 0 的不同")
             details[f"{run}_rank{r}_max_diff"] = diff
-    diff, key = compare_state_dicts(_weights(ctx, 0, "ring"), _weights(ctx, 0, "ddp"),
-                                    float(ctx.params.get("weight_atol", 2e-3)),
-                                    what="ring run vs DDP run")
+    diff, key = _same_weights(_weights(ctx, 0, "ring"), _weights(ctx, 0, "ddp"),
+                              float(ctx.params.get("weight_atol", 2e-3)),
+                              "the ring run's weights differ from the DDP run's",
+                              "ring 訓練的權重與 DDP 訓練的不同")
     details["ring_vs_ddp_max_diff"] = diff
     return details
 
@@ -283,9 +296,10 @@ def ddp_equals_single(ctx: Context) -> dict[str, Any] | None:
                    "第 {k} 步：各 rank 的平均損失 {got:.5f} 與單一行程處理全域批次的損失 {want:.5f} "
                    "相差 {diff:.2e}（容差 {atol:g}）", k=worst_step, got=ddp[worst_step],
                    want=losses[worst_step], diff=worst, atol=atol)
-    diff, key = compare_state_dicts(_weights(ctx, 0, "ddp"), weights,
-                                    float(ctx.params.get("weight_atol", 2e-3)),
-                                    what="DDP weights vs one process")
+    diff, key = _same_weights(_weights(ctx, 0, "ddp"), weights,
+                              float(ctx.params.get("weight_atol", 2e-3)),
+                              "the DDP weights differ from one process on the global batch",
+                              "DDP 權重與單一行程處理全域批次的結果不同")
     return {"max_loss_diff": worst, "max_weight_diff": diff, "worst_key": key,
             "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4)}
 
