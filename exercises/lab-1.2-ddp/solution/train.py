@@ -43,16 +43,24 @@ STEPS = 24
 LEARNING_RATE = 1e-2
 
 
+def on_gpus() -> bool:
+    """Whether every rank gets its own CUDA GPU (NCCL); otherwise all ranks run on the CPU with
+    gloo (a single GPU cannot host two NCCL ranks)."""
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.device_count() >= lc.dist_env()[1]
+
+
 def init_distributed() -> tuple[int, int]:
     """Join the default process group; returns (rank, world size).
 
-    gloo on CPU, NCCL on GPUs. torchrun sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT, so
+    gloo on CPU, NCCL when every rank has a GPU. torchrun sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT, so
     the default ``env://`` rendezvous needs no arguments.
     """
     import torch
     import torch.distributed as dist
 
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    backend = "nccl" if on_gpus() else "gloo"
     dist.init_process_group(backend=backend)
     if backend == "nccl":
         torch.cuda.set_device(lc.dist_env()[2])
@@ -70,10 +78,9 @@ def make_sampler(n: int, rank: int, world: int, seed: int) -> Any:
 
 def wrap_ddp(model: Any) -> Any:
     """The model wrapped in DistributedDataParallel (gradients all-reduced during backward)."""
-    import torch
     from torch.nn.parallel import DistributedDataParallel as DDP
 
-    if torch.cuda.is_available():
+    if on_gpus():
         return DDP(model, device_ids=[lc.dist_env()[2]])
     return DDP(model)
 
@@ -152,7 +159,7 @@ def main() -> int:
     shards, plan = batches(make_sampler(len(data), rank, world, args.seed), STEPS)
     lc.log(f"world {world}: {len(data)} windows, {len(shards[0])} per rank per epoch, "
            f"{STEPS} steps of {PER_RANK_BATCH} x {world} ({time.perf_counter() - t0:.1f} s)")
-    device = f"cuda:{lc.dist_env()[2]}" if torch.cuda.is_available() else "cpu"
+    device = f"cuda:{lc.dist_env()[2]}" if on_gpus() else "cpu"
     rdir = lc.rank_dir(args.out)
 
     # ---- Part 1: DDP -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Lab-1.3: DeepSpeed ZeRO stages 1, 2, 3 and ZeRO-Offload on two ranks.
 
 Run (two ranks; the lab runner starts them for you):
-    deepspeed --num_gpus 2 train.py --out OUTDIR --data DATADIR --seed 0      (GPUs)
+    deepspeed --no_local_rank --num_gpus 2 train.py --out OUTDIR --data DATADIR --seed 0   (GPUs)
     torchrun --nproc_per_node 2 train.py --out OUTDIR --data DATADIR --seed 0 (CPU, gloo)
 
 The same tiny Llama is trained five times from the same seed on the same batches: once without
@@ -48,6 +48,14 @@ STEPS = 20
 RUNS = {"zero0": None, "zero1": "ds_zero1.json", "zero2": "ds_zero2.json",
         "zero3": "ds_zero3.json", "zero2_offload": "ds_zero2_offload.json"}
 """Run name -> your config file (zero0: ds_zero1.json with the stage set to 0)."""
+
+
+def on_gpus() -> bool:
+    """Whether every rank gets its own CUDA GPU (NCCL); otherwise all ranks run on the CPU with
+    gloo (a single GPU cannot host two NCCL ranks)."""
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.device_count() >= lc.dist_env()[1]
 
 
 def load_config(name: str, world: int) -> dict[str, Any]:
@@ -224,12 +232,13 @@ def main() -> int:
     t0 = time.perf_counter()
     import torch
 
-    if not torch.cuda.is_available():
-        os.environ.setdefault("DS_ACCELERATOR", "cpu")  # before deepspeed is imported
+    gpus = on_gpus()
+    if not gpus:
+        os.environ["DS_ACCELERATOR"] = "cpu"  # before deepspeed is imported
     import deepspeed
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo")
+    deepspeed.init_distributed(dist_backend="nccl" if gpus else "gloo")
     rank, world, _ = lc.dist_env()
     train_ids, _ = lc.load_corpus(args.data)
     data = lc.windows(train_ids, SEQ_LEN)
