@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,18 +82,20 @@ Recorder = Callable[[str, list[CheckResult], bool, dict[str, Any]], None]
 a learner."""
 
 
-def run_and_check(spec: LabSpec, lab_dir: Path, *, work: Path, solution: bool = False,
-                  source: Path | None = None, seed: int = 0, out_dir: Path | None = None,
-                  log_path: Path | None = None, check: bool = True,
-                  on_event: Callable[[LabEvent], None] | None = None,
-                  on_start: Callable[[LabRun], None] | None = None,
-                  record: Recorder | None = None, source_name: str = "cli",
-                  timeout_s: float | None = None) -> LabResult:
-    """Run the lab (the solution, the starter, or ``source`` such as the learner's workspace) in
-    ``work/run``; with ``check``, run its probes and checks; record the learner's checked run.
+@dataclass(frozen=True)
+class Checking:
+    """The run ended; probes and checks start (front ends say "checking ...")."""
 
-    Raises RequirementsMissing before anything runs when lab.yaml ``requires`` is not met.
-    """
+
+def run_and_check_events(spec: LabSpec, lab_dir: Path, *, work: Path, solution: bool = False,
+                         source: Path | None = None, seed: int = 0, out_dir: Path | None = None,
+                         log_path: Path | None = None, check: bool = True,
+                         on_start: Callable[[LabRun], None] | None = None,
+                         record: Recorder | None = None, source_name: str = "cli",
+                         timeout_s: float | None = None,
+                         ) -> Iterator[LabEvent | Checking | LabResult]:
+    """``run_and_check`` as a generator: the run's events as they come, ``Checking``, and last
+    the ``LabResult`` (for front ends that show progress live, like the app's Labs screen)."""
     missing, no_gpu = missing_requirements(spec)
     if missing or no_gpu:
         raise RequirementsMissing(spec.id, missing, no_gpu)
@@ -108,11 +110,11 @@ def run_and_check(spec: LabSpec, lab_dir: Path, *, work: Path, solution: bool = 
     for ev in run.events():
         if isinstance(ev, Finished):
             final = ev
-        if on_event is not None:
-            on_event(ev)
+        yield ev
     assert final is not None
     result = LabResult(spec.id, final, run_dir=run_dir, solution=solution)
     if check and not final.cancelled:
+        yield Checking()
         result.results = check_run(spec, lab_dir, out, run_dir, seed=seed, env=run.env,
                                    submission=_submission(spec, lab_dir, solution, source))
     result.elapsed_s = time.monotonic() - t0
@@ -122,6 +124,31 @@ def run_and_check(spec: LabSpec, lab_dir: Path, *, work: Path, solution: bool = 
                {"source": source_name, "score": got / total if total else 0.0,
                 "run": {"returncode": final.returncode, "done": final.done,
                         "timed_out": final.timed_out, "elapsed_s": round(final.elapsed_s, 2)}})
+    yield result
+
+
+def run_and_check(spec: LabSpec, lab_dir: Path, *, work: Path, solution: bool = False,
+                  source: Path | None = None, seed: int = 0, out_dir: Path | None = None,
+                  log_path: Path | None = None, check: bool = True,
+                  on_event: Callable[[LabEvent], None] | None = None,
+                  on_start: Callable[[LabRun], None] | None = None,
+                  record: Recorder | None = None, source_name: str = "cli",
+                  timeout_s: float | None = None) -> LabResult:
+    """Run the lab (the solution, the starter, or ``source`` such as the learner's workspace) in
+    ``work/run``; with ``check``, run its probes and checks; record the learner's checked run.
+
+    Raises RequirementsMissing before anything runs when lab.yaml ``requires`` is not met.
+    """
+    result: LabResult | None = None
+    for item in run_and_check_events(spec, lab_dir, work=work, solution=solution, source=source,
+                                     seed=seed, out_dir=out_dir, log_path=log_path, check=check,
+                                     on_start=on_start, record=record, source_name=source_name,
+                                     timeout_s=timeout_s):
+        if isinstance(item, LabResult):
+            result = item
+        elif on_event is not None and not isinstance(item, Checking):
+            on_event(item)
+    assert result is not None
     return result
 
 

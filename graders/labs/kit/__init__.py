@@ -30,6 +30,7 @@ from graders.labs.kit.numeric import (
     validation_ids,
 )
 from graders.labs.kit.readers import ArtifactError, json_shape_ok, read_json, read_tensors
+from graders.labs.kit.worker import evaluate, run_kit
 
 __all__ = [
     "ArtifactError",
@@ -40,6 +41,7 @@ __all__ = [
     "check",
     "compare_state_dicts",
     "cross_check",
+    "evaluate",
     "fail",
     "heldout_loss",
     "integer",
@@ -53,6 +55,7 @@ __all__ = [
     "read_json",
     "read_tensors",
     "registered",
+    "run_kit",
     "seq_len",
     "tiny_model",
     "validation_ids",

@@ -101,6 +101,16 @@ def _pass_message(details: dict[str, Any], lang: str) -> str:
     return "通過" if lang == "zh-TW" else "passed"
 
 
+def evaluate(ctx: Context) -> dict[str, dict[str, Any]]:
+    """Every check of ``ctx.spec`` in this process (tests; the grader uses ``run_kit``)."""
+    import importlib
+
+    module = f"graders.labs.{ctx.spec.checker}"
+    importlib.import_module(module)
+    table = registered(module)
+    return {c.id: run_one(ctx, c.id, table[c.id]) for c in ctx.spec.checks if c.id in table}
+
+
 def main(job_path: str, result_path: str) -> None:
     """Child-process entry: run every check of the job's spec, one JSON line each."""
     import importlib

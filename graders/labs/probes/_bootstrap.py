@@ -70,7 +70,10 @@ def _module_dirs(names: list[str]) -> list[str]:
         for loc in list(spec.submodule_search_locations or []) + [spec.origin or ""]:
             if loc and os.path.exists(loc):
                 real = os.path.realpath(loc)
-                out.append(real if os.path.isdir(real) else real)
+                out.append(real)
+                if os.path.isfile(real):  # a one-file module: its cached bytecode too
+                    stem = os.path.splitext(os.path.basename(real))[0]
+                    out.append(os.path.join(os.path.dirname(real), "__pycache__", stem + "."))
     return sorted(set(out))
 
 
@@ -131,7 +134,8 @@ def install(block: str) -> tuple[list[str], list[tuple[str, Any, list[tuple[Any,
         if event == "open" and args and isinstance(args[0], str | bytes) and dirs:
             path = os.fsdecode(args[0])
             real = os.path.realpath(path)
-            if any(real == d or real.startswith(d.rstrip("/") + "/") for d in dirs):
+            if any(real == d or real.startswith(d if d.endswith(".") else d.rstrip("/") + "/")
+                   for d in dirs):
                 raise PermissionError(f"{path}: blocked in this check")
         if event.startswith(BLOCKED_EVENTS):
             raise PermissionError(f"{event} is not allowed while the probe runs your code")
