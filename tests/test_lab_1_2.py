@@ -243,3 +243,14 @@ def test_a_crashing_rank_fails_cleanly(tmp_path: Path) -> None:
     assert not res.finished.timed_out  # the launcher stopped rank 0, not the wall limit
     assert all(r.status == "fail" for r in res.results if r.id not in RING_CHECKS)
     assert _processes_in(work) == []
+
+
+def test_checker_and_probe_import_nothing_heavy() -> None:
+    """The grader imports the checker (and the probe's ``draw``) without the ML stack."""
+    import subprocess
+    import sys
+
+    code = ("import sys, graders.labs.lab_1_2, graders.labs.probes.lab_1_2_ring; "
+            "heavy = {'torch', 'transformers', 'deepspeed', 'textual'} & set(sys.modules); "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

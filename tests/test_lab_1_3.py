@@ -154,3 +154,14 @@ def test_project_estimator_agrees_with_deepspeeds(psi: float, gpus: int) -> None
                 n, largest, num_gpus_per_node=gpus, cpu_offload=False)
         assert e.model_state_gpu_bytes == pytest.approx(gpu, rel=1e-9, abs=1)
         assert e.cpu_bytes == pytest.approx(cpu, rel=1e-9, abs=1)
+
+
+def test_checker_imports_nothing_heavy() -> None:
+    """The grader imports the checker without the ML stack (deepspeed only inside a check)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, graders.labs.lab_1_3; "
+            "heavy = {'torch', 'transformers', 'deepspeed', 'textual'} & set(sys.modules); "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
