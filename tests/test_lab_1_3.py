@@ -165,3 +165,35 @@ def test_checker_imports_nothing_heavy() -> None:
             "heavy = {'torch', 'transformers', 'deepspeed', 'textual'} & set(sys.modules); "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.serial
+def test_a_crashing_rank_fails_cleanly(tmp_path: Path) -> None:
+    """Rank 1 dies after the rendezvous: rank 0 (waiting in a collective) is stopped by the
+    launcher, the run fails without a timeout, the checks fail (not error), nothing is left."""
+    import os
+
+    sub = tmp_path / "crash"
+    shutil.copytree(LAB / "solution", sub)
+    train = sub / "train.py"
+    anchor = "    rank, world, _ = lc.dist_env()\n    train_ids"
+    text = train.read_text(encoding="utf-8")
+    assert anchor in text
+    train.write_text(text.replace(anchor, "    rank, world, _ = lc.dist_env()\n"
+                                  "    if rank == 1:\n        raise RuntimeError('rank 1 crashed')\n"
+                                  "    train_ids"), encoding="utf-8")
+    work = tmp_path / "work"
+    res = run_and_check(load_lab(LAB), LAB, work=work, source=sub)
+    assert res.finished.returncode != 0 and not res.finished.done
+    assert not res.finished.timed_out
+    assert res.results and all(r.status == "fail" for r in res.results), [
+        (r.id, r.status) for r in res.results]
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if str(work) in cmd:
+            left.append(pid)
+    assert left == []

@@ -237,6 +237,11 @@ def main() -> int:
         os.environ["DS_ACCELERATOR"] = "cpu"  # before deepspeed is imported
     import deepspeed
 
+    if not gpus:
+        # DeepSpeed's CPU backend JIT-compiles a shared-memory all-reduce kernel (meant for CPU
+        # inference) when it starts; gloo runs this lab's collectives, and compiling the kernel
+        # takes minutes in a fresh sandbox, where no build cache survives
+        deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     deepspeed.init_distributed(dist_backend="nccl" if gpus else "gloo")
     rank, world, _ = lc.dist_env()
