@@ -272,6 +272,11 @@ def partition_content(ctx: Context) -> dict[str, Any] | None:
                            "says {claim}",
                            "{run}/rank{r}：儲存的分片有 {got} 個元素，states.json 卻說 {claim}",
                            run=run, r=r, got=part.numel(), claim=st["master_partition"])
+            psi, world = int(_model_facts(ctx)["psi"]), ctx.spec.ranks
+            if part.numel() * world < psi:
+                raise fail("{run}/rank{r}: {world} partitions of {got} elements cannot hold the "
+                           "{psi} parameters", "{run}/rank{r}：{world} 個各 {got} 元素的分片裝不下 "
+                           "{psi} 個參數", run=run, r=r, world=world, got=part.numel(), psi=psi)
             want, n = _expected_partition(ctx, run, stage, r, part.numel())
             if stage == 3 and n != part.numel():
                 raise fail("{run}/rank{r}: a stage-3 partition of this model has {want} elements, "
