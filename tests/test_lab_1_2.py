@@ -123,6 +123,20 @@ def ring_all_reduce(tensor):
 '''
 
 
+PROCESS_GROUP_BYPASS = '''
+import torch.distributed.distributed_c10d as c10d
+
+
+def ring_all_reduce(tensor):
+    """The right sum, fetched from the process group itself (no dist.all_reduce, no send)."""
+    if tensor.numel():
+        flat = tensor.contiguous().clone()
+        c10d._get_default_group().allreduce([flat]).wait()
+        tensor.copy_(flat)
+    return tensor
+'''
+
+
 def _probe_checks(tmp_path: Path, ring_source: str | None) -> dict[str, CheckResult]:
     """Run the ring probe on a submission whose ring.py is ``ring_source`` (None: the solution's)
     and return the two ring checks."""
@@ -152,6 +166,13 @@ def test_sending_everything_to_everyone_loses_the_bytes_check(tmp_path: Path) ->
     assert res["ring-allreduce"].status == "pass", _en(res["ring-allreduce"])  # the sums are right
     assert res["ring-bytes"].status == "fail"
     assert "2(p−1)·M" in _en(res["ring-bytes"])
+
+
+def test_a_sum_from_the_process_group_earns_nothing(tmp_path: Path) -> None:
+    res = _probe_checks(tmp_path, PROCESS_GROUP_BYPASS)
+    assert res["ring-allreduce"].status == "fail"
+    assert "did not come from your ring" in _en(res["ring-allreduce"])
+    assert res["ring-bytes"].status == "fail"
 
 
 def test_reduce_scatter_alone_is_a_wrong_sum(tmp_path: Path) -> None:

@@ -143,11 +143,31 @@ def _probe_outputs(ctx: Context) -> tuple[int, list[Any], list[dict[str, Any]], 
     return world, refs, outs, sizes
 
 
+def _bytes_sent(outs: list[dict[str, Any]], cases: int) -> list[list[int]]:
+    """Per rank, the bytes the probe counted through send/isend for every case."""
+    sent = []
+    for r, out in enumerate(outs):
+        b = out.get("bytes_sent")
+        if b is None or tuple(b.shape) != (cases,):
+            raise fail("rank {r}: the probe's byte counts are missing", "rank {r}：探針的位元組計數遺失",
+                       r=r)
+        sent.append([int(v) for v in b.tolist()])
+    return sent
+
+
 @check("ring-allreduce")
 def ring_allreduce(ctx: Context) -> dict[str, Any] | None:
-    """Every rank's result equals the sum over ranks, for every awkward case."""
+    """Every rank's result equals the sum over ranks, for every awkward case, and came through
+    point-to-point sends (a sum fetched from the process group directly earns nothing)."""
     world, refs, outs, _ = _probe_outputs(ctx)
     atol = float(ctx.params.get("ring_atol", 1e-4))
+    sent = _bytes_sent(outs, len(refs))
+    for i, ref in enumerate(refs):
+        for r in range(world):
+            if ref.numel() >= world and sent[r][i] == 0:
+                raise fail("case {i}: rank {r} sent nothing through send/isend, so its sum did not "
+                           "come from your ring", "第 {i} 個案例：rank {r} 沒有透過 send/isend 傳送任何"
+                           "資料，所以它的總和不是由你的 ring 算出的", i=i, r=r)
     worst = 0.0
     for r, out in enumerate(outs):
         for i, ref in enumerate(refs):
@@ -165,13 +185,7 @@ def ring_allreduce(ctx: Context) -> dict[str, Any] | None:
 def ring_bytes(ctx: Context) -> dict[str, Any] | None:
     """Bytes sent per rank = 2(p − 1)/p · M when p divides the size; 2(p − 1) · M in all."""
     world, refs, outs, sizes = _probe_outputs(ctx)
-    sent = []
-    for r, out in enumerate(outs):
-        b = out.get("bytes_sent")
-        if b is None or tuple(b.shape) != (len(refs),):
-            raise fail("rank {r}: the probe's byte counts are missing", "rank {r}：探針的位元組計數遺失",
-                       r=r)
-        sent.append([int(v) for v in b.tolist()])
+    sent = _bytes_sent(outs, len(refs))
     per_case = []
     for i, ref in enumerate(refs):
         m = ref.numel() * sizes[i]
