@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from graders.labs.launch import RANKS_SOURCE, launch_argv
-from graders.labs.spec import LabSpec, ProbeSpec, common_dir, run_files
+from graders.labs.spec import LabSpec, ProbeSpec, common_dir, copy_run_files
 
 PROBES_DIR = Path(__file__).resolve().parent / "probes"
 """The grader's probe scripts (lab.yaml ``probes[].script`` is relative to graders/labs/)."""
@@ -79,15 +79,7 @@ def prepare(spec: LabSpec, lab_dir: Path, submission: Path, workdir: Path,
             probe: ProbeSpec) -> tuple[str, dict[str, Path]]:
     """Fill ``workdir`` with the submitted files and the run files; return (the grader folder's
     name, ``{name: source}`` of the grader folder) for the caller to install read-only."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    for rel in spec.submission_files:
-        src = submission / rel
-        if src.is_file() and not src.is_symlink():
-            (workdir / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, workdir / rel)
-    for rel, src in run_files(spec, lab_dir).items():
-        (workdir / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, workdir / rel)
+    copy_run_files(spec, lab_dir, submission, workdir)
     folder = f"_probe_{secrets.token_hex(6)}"  # unpredictable: nothing can be waiting there
     files = {"_bootstrap.py": BOOTSTRAP, Path(probe.script).name: script_path(probe),
              "labcommon.py": _grader_labcommon(lab_dir)}
@@ -104,6 +96,18 @@ def argv(spec: LabSpec, probe: ProbeSpec, folder: str, seed: int, python: str) -
     if probe.ranks > 1 and spec.launcher == "spawn":  # the fresh copy, never the run's
         cmd[2] = f"{folder}/_lab_ranks.py"
     return cmd
+
+
+BOOTSTRAP_FAILED = 97
+"""_bootstrap.py's exit code when it cannot install the blocks."""
+
+
+def _bootstrap_ok(probe: ProbeSpec, returncode: int | None, stderr: str) -> None:
+    """Raise when the bootstrap could not install the blocks: the grader's error (fail closed),
+    never a score for a probe that ran without them."""
+    if returncode == BOOTSTRAP_FAILED and "probe bootstrap:" in stderr:
+        line = next((ln for ln in stderr.splitlines() if "probe bootstrap:" in ln), "")
+        raise RuntimeError(f"probe {probe.id}: {line.strip()[:300]}")
 
 
 def _stage(files: dict[str, Path], dest: Path) -> None:
@@ -131,6 +135,7 @@ def run_sandboxed_probes(spec: LabSpec, lab_dir: Path, submission: Path, dest: P
         res = run_sandboxed(argv(spec, probe, folder, runs.seed, sys.executable), workdir,
                             limits=lim, env={**env, **PROBE_ENV},
                             readonly_inputs={folder: staging}, hide=hide)
+        _bootstrap_ok(probe, res.returncode, res.stderr)
         out = workdir / "probe-out" / probe.id
         if out.is_dir() and not out.is_symlink():
             snapshot_tree(out, dest / probe.id)
@@ -168,6 +173,7 @@ def run_local_probes(spec: LabSpec, lab_dir: Path, submission: Path, dest: Path,
             if timed_out:
                 _, stderr = proc.communicate()
             rc: int | None = None if timed_out else proc.returncode
+            _bootstrap_ok(probe, rc, stderr)
             out = workdir / "probe-out" / probe.id
             if out.is_dir() and not out.is_symlink():
                 shutil.copytree(out, dest / probe.id, symlinks=True, dirs_exist_ok=True)
