@@ -137,6 +137,27 @@ def ring_all_reduce(tensor):
 '''
 
 
+def _blocking_ring() -> str:
+    """The solution's ring with blocking send/recv (even ranks send first, odd ranks receive
+    first), so that the probe's byte count is checked on dist.send as well as dist.isend."""
+    text = (LAB / "solution" / "ring.py").read_text(encoding="utf-8")
+    start = text.index("    reqs = []")
+    end = text.index("        req.wait()\n", start) + len("        req.wait()\n")
+    blocking = (
+        "    def out() -> None:\n"
+        "        if send.numel():\n"
+        "            dist.send(send.contiguous(), right)\n"
+        "\n"
+        "    def into() -> None:\n"
+        "        if recv.numel():\n"
+        "            dist.recv(recv, left)\n"
+        "\n"
+        "    first, second = (out, into) if dist.get_rank() % 2 == 0 else (into, out)\n"
+        "    first()\n"
+        "    second()\n")
+    return text[:start] + blocking + text[end:]
+
+
 def _probe_checks(tmp_path: Path, ring_source: str | None) -> dict[str, CheckResult]:
     """Run the ring probe on a submission whose ring.py is ``ring_source`` (None: the solution's)
     and return the two ring checks."""
@@ -152,6 +173,12 @@ def _probe_checks(tmp_path: Path, ring_source: str | None) -> dict[str, CheckRes
     out.mkdir()
     results = _by_id(run_checks(spec, out, sub, None, 0, lab_dir=LAB, probes=probes))
     return {k: results[k] for k in RING_CHECKS}
+
+
+def test_a_blocking_send_recv_ring_passes_and_is_counted_once(tmp_path: Path) -> None:
+    res = _probe_checks(tmp_path, _blocking_ring())
+    assert res["ring-allreduce"].status == "pass", _en(res["ring-allreduce"])
+    assert res["ring-bytes"].status == "pass", _en(res["ring-bytes"])
 
 
 def test_ring_that_calls_all_reduce_loses_the_probe(tmp_path: Path) -> None:

@@ -57,15 +57,25 @@ def draw(seed: int, rank: int, world: int) -> list[Any]:
 
 
 def _wrap_sends(counter: dict[str, int]) -> None:
-    """Count the bytes given to dist.send / dist.isend (every module attribute bound to them)."""
+    """Count the bytes given to dist.send / dist.isend (every module attribute bound to them).
+
+    Counted once per outermost call: torch's blocking ``send`` is itself built on ``isend``
+    (torch 2.13), and the wrapper replaces that inner reference too.
+    """
     import torch.distributed as dist
 
+    depth = {"n": 0}
     for name in SEND_FUNCS:
         original = getattr(dist, name)
 
         def counting(tensor: Any, *args: Any, _orig: Any = original, **kwargs: Any) -> Any:
-            counter["bytes"] += int(tensor.numel()) * int(tensor.element_size())
-            return _orig(tensor, *args, **kwargs)
+            if depth["n"] == 0:
+                counter["bytes"] += int(tensor.numel()) * int(tensor.element_size())
+            depth["n"] += 1
+            try:
+                return _orig(tensor, *args, **kwargs)
+            finally:
+                depth["n"] -= 1
 
         for m in list(sys.modules.values()):
             d = getattr(m, "__dict__", None)
