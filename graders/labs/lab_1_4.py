@@ -132,11 +132,11 @@ def checkpointing(ctx: Context) -> dict[str, Any] | None:
     if saved_i != predicted:
         raise Fail(Problem(
             "saved bytes at {segs} segments were {saved}; each extra segment should keep exactly "
-            "one segment input of b·s·h·4 = {boundary} bytes ({predicted}). Use "
-            "torch.utils.checkpoint.checkpoint(..., use_reentrant=True) around each segment",
+            "one segment input of b·s·h·4 = {boundary} bytes ({predicted}): run each segment "
+            "through torch.utils.checkpoint.checkpoint",
             "{segs} 個分段時保存的位元組為 {saved}；每多一個分段應只多保存一個 b·s·h·4 = {boundary} "
-            "位元組的分段輸入（{predicted}）。請以 torch.utils.checkpoint.checkpoint(..., "
-            "use_reentrant=True) 包住每個分段", segs=segs, saved=saved_i, boundary=boundary,
+            "位元組的分段輸入（{predicted}）：請以 torch.utils.checkpoint.checkpoint 執行每個分段",
+            segs=segs, saved=saved_i, boundary=boundary,
             predicted=predicted))
     if saved_i[1] * 2 > plain:
         raise Fail(Problem("√L checkpointing kept {got} bytes against {plain} without it: no cut",
