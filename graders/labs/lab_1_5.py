@@ -164,15 +164,16 @@ def backward(ctx: Context) -> dict[str, Any] | None:
     import torch
 
     res = _result(ctx)
-    tensors = ctx.probe_tensors(PROBE, "outputs.safetensors")
-    atol = number(ctx.params.get("grad_atol", 1e-3), "grad_atol", lo=0.0)
-    worst = 0.0
-    for name in ("plain", "causal"):
+    for name in ("plain", "causal"):  # the learner's error first, before looking for outputs
         sec = _section(res, name)
         if "backward_error" in sec:
             raise Fail(Problem("the backward pass failed ({name}): {error}",
                                "反向傳播失敗（{name}）：{error}", name=name,
                                error=str(sec["backward_error"])))
+    tensors = ctx.probe_tensors(PROBE, "outputs.safetensors")
+    atol = number(ctx.params.get("grad_atol", 1e-3), "grad_atol", lo=0.0)
+    worst = 0.0
+    for name in ("plain", "causal"):
         case = _cases(ctx)[name]
         q, k, v = (case[x].double().requires_grad_(True) for x in "qkv")
         ref = _reference(q, k, v, case["causal"])

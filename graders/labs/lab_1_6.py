@@ -76,11 +76,12 @@ def gqa_equivalence(ctx: Context) -> dict[str, Any] | None:
     res = ctx.probe(PROBE)
     c = _cases(ctx)
     ref = _ref()
-    tensors = ctx.probe_tensors(PROBE, "outputs.safetensors")
     want = {"mha": (c["wk"], c["wv"]), "mqa": (c["wk1"], c["wv1"]), "gqa": (c["wkg"], c["wvg"])}
+    for name in want:
+        _ok(res, name)  # the learner's error first, before looking for its outputs
+    tensors = ctx.probe_tensors(PROBE, "outputs.safetensors")
     errs: dict[str, float] = {}
     for name, (wk, wv) in want.items():
-        _ok(res, name)
         got = tensors.get(f"{name}.out")
         if got is None:
             raise Fail(Problem("no output for {name}", "沒有 {name} 的輸出", name=name))

@@ -32,7 +32,7 @@ CONFIG = {"vocab_size": 256, "hidden_size": 64, "intermediate_size": 128, "num_h
           "num_attention_heads": 4, "num_key_value_heads": 4, "max_position_embeddings": 128,
           "initializer_range": 0.2, "tie_word_embeddings": False}
 """The tiny Llama of the lab (lab.yaml params.profiles.cpu)."""
-LR = 1e-2
+LR = 3e-3
 """Learning rate of the mixed-precision steps."""
 MIXED_STEPS = 4
 """AdamW steps of the mixed-precision probe."""
