@@ -4,9 +4,6 @@ checker on the kit grades the solution 100 % and the starter down; the questions
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -70,42 +67,31 @@ def test_saved_bytes_linear_for_tiles_quadratic_for_naive(solution: Any) -> None
     assert naive[1] > 3 * naive[0]
 
 
-# ---- the probe against hostile submissions (run as the grader runs it: python -I, own process)
+# ---- through the lab pipeline and the kit (run, probes under the bootstrap, checks)
 
-SDPA_INSIDE = '''
-import torch
-import torch.nn.functional as F
-from flash_attention_base import naive_attention  # noqa: F401
-
+# appended to the solution's flash_attention.py: each redefines flash_attention with a cheat
+SDPA_INSIDE = """
 def flash_attention(q, k, v, causal=False, block_size=64):
-    return torch._C._nn.scaled_dot_product_attention(q, k, v, is_causal=causal)
-'''
+    # F.scaled_dot_product_attention is blocked; the aten operator is reached directly
+    return torch.ops.aten.scaled_dot_product_attention(q, k, v, is_causal=causal)
+"""
 
-NXN_INSIDE = '''
-import math
-import torch
-from flash_attention_base import naive_attention, FlashAttentionFunction
-
-class Cheat(FlashAttentionFunction):
+NXN_INSIDE = """
+class _Cheat(FlashAttentionFunction):
     @staticmethod
     def forward(ctx, q, k, v, causal, block_size):
-        out = naive_attention(q, k, v, causal)   # N x N under no_grad, only O saved
-        lse = torch.zeros(q.shape[:-1])
-        ctx.save_for_backward(q, k, v, out, lse)
+        out = naive_attention(q, k, v, causal)  # the N x N scores, under no_grad: only O saved
+        ctx.save_for_backward(q, k, v, out, torch.zeros(q.shape[:-1]))
         ctx.causal, ctx.block_size = causal, block_size
         return out
 
 def flash_attention(q, k, v, causal=False, block_size=64):
-    return Cheat.apply(q, k, v, causal, block_size)
-'''
+    return _Cheat.apply(q, k, v, causal, block_size)
+"""
 
-P_SAVED = '''
-import math
-import torch
-from flash_attention_base import naive_attention
-
+P_SAVED = """
 def flash_attention(q, k, v, causal=False, block_size=64):
-    # tiles the forward but lets autograd keep every tile's P: O(N^2) saved for backward
+    # row blocks of Q, but autograd keeps every block's P: O(N^2) saved for backward
     n = q.shape[-2]
     outs = []
     for q0 in range(0, n, block_size):
@@ -116,48 +102,95 @@ def flash_attention(q, k, v, causal=False, block_size=64):
             s = s.masked_fill(torch.arange(n)[None, :] > rows, float("-inf"))
         outs.append(torch.softmax(s, dim=-1) @ v)
     return torch.cat(outs, dim=-2)
-'''
+"""
 
 
-def hostile(tmp_path: Path, body: str) -> Path:
-    """A run directory whose flash_attention.py is ``body`` (the solution importable beside it)."""
-    sub = tmp_path / "sub"
-    sub.mkdir()
-    (sub / "flash_attention_base.py").write_text(
-        (LAB / "solution" / "flash_attention.py").read_text(encoding="utf-8"), encoding="utf-8")
-    (sub / "flash_attention.py").write_text(body, encoding="utf-8")
-    (sub / "labcommon.py").write_text(COMMON.read_text(encoding="utf-8"), encoding="utf-8")
-    return sub
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from graders.labs.spec import load_lab
+    from tutor.labs.session import run_and_check
 
-
-def run_probe(sub: Path, out: Path, seed: int = 11) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-I", str(PROBE), "--submission", str(sub), "--out",
-                           str(out), "--seed", str(seed)], capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    result: dict[str, Any] = json.loads((out / "result.json").read_text(encoding="utf-8"))
-    return result
+    work = tmp_path_factory.mktemp("lab15")
+    return run_and_check(load_lab(LAB), LAB, work=work, solution=True), work
 
 
 @pytest.mark.serial
-def test_probe_passes_the_solution(tmp_path: Path) -> None:
-    res = run_probe(LAB / "solution", tmp_path / "p")
-    assert res["forbidden_ops"] == []
-    assert res["big"]["largest_storage"] <= res["big"]["bound"]
-    s1, s2 = res["linear"]["saved"]
-    assert s2 == 2 * s1
-    assert res["plain"]["backward"] == res["causal"]["backward"] == "ok"
+def test_solution_scores_every_check(solved: Any) -> None:
+    result, work = solved
+    assert result.finished.ok, (work / "run.log").read_text(encoding="utf-8")[-2000:]
+    failing = {r.id: r.text("en") for r in result.results if r.status != "pass"}
+    assert failing == {}
+    got, total = result.points
+    assert got == total == 30
+    by_id = {r.id: r for r in result.results}
+    assert by_id["no-shortcut"].details["saved_ratio_2n"] == 2.0
+    assert by_id["memory-table"].details["naive_ratio"] > 3.0
 
 
 @pytest.mark.serial
-@pytest.mark.parametrize(("name", "body"), [("sdpa", SDPA_INSIDE), ("nxn", NXN_INSIDE),
-                                            ("p-saved", P_SAVED)])
-def test_probe_catches_the_cheats(tmp_path: Path, name: str, body: str) -> None:
-    res = run_probe(hostile(tmp_path, body), tmp_path / "p")
-    if name == "sdpa":
-        assert any("scaled_dot_product" in op for op in res["forbidden_ops"])
-    elif name == "nxn":
-        assert res["big"]["largest_storage"] > res["big"]["bound"]
-    else:
-        s1, s2 = res["linear"]["saved"]
-        assert s2 / s1 > 3.0
+def test_starter_fails(tmp_path: Path) -> None:
+    from graders.labs.spec import load_lab
+    from tutor.labs.session import run_and_check
+
+    result = run_and_check(load_lab(LAB), LAB, work=tmp_path, solution=False)
+    got, total = result.points
+    assert got <= 0.1 * total
+    assert {r.id for r in result.results if r.status == "fail"} >= {
+        "forward-plain", "forward-causal", "no-shortcut", "memory-table"}
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize(("name", "cheat", "check_id", "words"), [
+    ("sdpa", SDPA_INSIDE, "no-shortcut", "fused attention kernel"),
+    ("nxn", NXN_INSIDE, "no-shortcut", "full score matrix"),
+    ("p-saved", P_SAVED, "no-shortcut", "quadratic"),
+])
+def test_the_probe_catches_the_cheats(solved: Any, tmp_path: Path, name: str, cheat: str,
+                                      check_id: str, words: str) -> None:
+    import os
+    import shutil
+
+    from graders.labs.checks import run_checks
+    from graders.labs.probing import run_local_probes
+    from graders.labs.spec import load_lab
+
+    result, work = solved
+    spec = load_lab(LAB)
+    hostile = tmp_path / "hostile"
+    shutil.copytree(LAB / "solution", hostile)
+    source = (LAB / "solution" / "flash_attention.py").read_text(encoding="utf-8")
+    (hostile / "flash_attention.py").write_text(source + cheat, encoding="utf-8")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+    probes = run_local_probes(spec, LAB, hostile, tmp_path / "probes", env=env)
+    results = {r.id: r for r in run_checks(spec, work / "out", hostile, None, 0, lab_dir=LAB,
+                                           probes=probes)}
+    assert results[check_id].status == "fail", results[check_id]
+    assert words in results[check_id].text("en")
+    # the outputs themselves are right: only the shortcut is caught
+    assert results["forward-plain"].status == "pass"
+
+
+def test_the_questions_loader_reads_every_questions_file() -> None:
+    import yaml
+
+    from tutor.curriculum.loader import load_course
+
+    course_dir = REPO / "curriculum" / "core-training-techniques"
+    ids: set[str] = set()
+    for path in sorted((course_dir / "questions").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        ids |= {q["id"] for q in doc["questions"]}
+    loaded = set(load_course(course_dir).questions)
+    assert ids == loaded
+    assert {"l3-online-softmax-rescale", "l3-grad-accum-loss-scale", "l3-gqa-cache-ratio",
+            "l2-gqa-conversion"} <= loaded
+
+
+def test_every_analysis_id_of_the_three_labs_is_in_the_bank() -> None:
+    from graders.labs.spec import load_lab
+    from tutor.curriculum.loader import load_course
+
+    loaded = set(load_course(REPO / "curriculum" / "core-training-techniques").questions)
+    for lab in ("lab-1.4-training-optimisation", "lab-1.5-flash-attention", "lab-1.6-gqa-kv-cache"):
+        spec = load_lab(REPO / "exercises" / lab)
+        assert {a.id for a in spec.analysis} <= loaded, lab
