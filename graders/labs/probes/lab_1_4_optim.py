@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-CONFIG = {"vocab_size": 256, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 4,
+CONFIG: dict[str, Any] = {"vocab_size": 256, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 4,
           "num_attention_heads": 4, "num_key_value_heads": 4, "max_position_embeddings": 128,
           "initializer_range": 0.2, "tie_word_embeddings": False}
 """The tiny Llama of the lab (lab.yaml params.profiles.cpu)."""
@@ -175,8 +175,7 @@ def probe(seed: int, out_dir: Path) -> dict[str, Any]:
     ids, k = cases["ids"], cases["k"]
     result: dict[str, Any] = {"seed": seed, "k": k}
     tensors: dict[str, torch.Tensor] = {}
-    layers = CONFIG["num_hidden_layers"]
-    assert isinstance(layers, int)
+    layers = int(CONFIG["num_hidden_layers"])
 
     # 1. accumulation: gradients and the largest batch the model saw
     model = build_model(cases["model_seed"])
@@ -196,7 +195,10 @@ def probe(seed: int, out_dir: Path) -> dict[str, Any]:
     model = build_model(cases["model_seed"])
     try:
         segs = [1, round(layers ** 0.5), layers]
-        saved = [saved_bytes(lambda s=s: ob.checkpointed_loss(model, ids.clone(), s)) for s in segs]
+        def measure(segments: int) -> int:
+            return saved_bytes(lambda: ob.checkpointed_loss(model, ids.clone(), segments))
+
+        saved = [measure(s) for s in segs]
         model.zero_grad(set_to_none=True)
         loss = ob.checkpointed_loss(model, ids.clone(), segs[1])
         loss.backward()
@@ -208,9 +210,9 @@ def probe(seed: int, out_dir: Path) -> dict[str, Any]:
         result["checkpointing"] = {"error": _one_line(exc)}
 
     # 3. mixed precision: losses, dtypes, and whether anything ran in bf16
-    class Count(TorchDispatchMode):
+    class Count(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's class is untyped
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call]
             self.bf16 = 0
 
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:

@@ -97,9 +97,9 @@ def _watch(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, int, list[str]]:
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_leaves
 
-    class Watch(TorchDispatchMode):
+    class Watch(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's class is untyped
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call]
             self.largest = 0
             self.forbidden: list[str] = []
 
