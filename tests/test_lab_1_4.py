@@ -178,3 +178,14 @@ def test_16bit_weights_and_a_made_up_memory_table_are_caught(solved: Any, tmp_pa
     assert results["memory-table"].status == "fail"
     assert "checkpointing.activations" in results["memory-table"].text("en")
     assert results["accumulation"].status == "pass"
+
+
+def test_lab_yaml_params_agree_with_train_py_and_the_probe() -> None:
+    from graders.labs.spec import load_lab
+
+    train = _module(LAB / "solution" / "train.py", "_ob_train")
+    probe = _module(REPO / "graders" / "labs" / "probes" / "lab_1_4_optim.py", "_ob_probe_consts")
+    p = load_lab(LAB).params
+    assert p["profiles"]["cpu"] == train.PROFILE == probe.CONFIG
+    assert (p["batch"], p["seq_len"], p["accum_k"]) == (train.BATCH, train.SEQ_LEN, train.ACCUM_K)
+    assert p["segments"] == round(train.PROFILE["num_hidden_layers"] ** 0.5)

@@ -194,3 +194,18 @@ def test_every_analysis_id_of_the_three_labs_is_in_the_bank() -> None:
     for lab in ("lab-1.4-training-optimisation", "lab-1.5-flash-attention", "lab-1.6-gqa-kv-cache"):
         spec = load_lab(REPO / "exercises" / lab)
         assert {a.id for a in spec.analysis} <= loaded, lab
+
+
+def test_lab_yaml_params_agree_with_the_bench_and_the_probe() -> None:
+    import sys
+
+    from graders.labs.spec import load_lab
+
+    sys.path.insert(0, str(COMMON.parent))  # bench.py imports labcommon
+    bench = _module(LAB / "solution" / "bench.py", "_fa_bench")
+    probe = _module(PROBE, "_fa_probe_consts")
+    p = load_lab(LAB).params["bench"]
+    assert p["lengths"] == bench.LENGTHS == list(probe.BENCH_LENGTHS)
+    assert (p["batch"], p["heads"], p["head_dim"]) == (bench.BATCH, bench.HEADS, bench.HEAD_DIM) \
+        == probe.BENCH_SHAPE
+    assert p["block_size"] == bench.BLOCK_SIZE == probe.BENCH_BLOCK

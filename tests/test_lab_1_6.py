@@ -177,3 +177,15 @@ def test_the_probe_catches_the_cheats(solved: Any, tmp_path: Path) -> None:
     assert results["conversion"].status == "fail"
     assert "converted k_proj" in results["conversion"].text("en")
     assert results["gqa-equivalence"].status == "pass"  # the full forward pass is still right
+
+
+def test_lab_yaml_params_agree_with_train_py() -> None:
+    import sys
+
+    from graders.labs.spec import load_lab
+
+    sys.path.insert(0, str(REPO / "exercises" / "_common"))
+    train = _module(LAB / "solution" / "train.py", "_gqa_train")
+    p = load_lab(LAB).params
+    assert p["model"] == train.CONFIG and p["groups"] == train.GROUPS
+    assert p["seq_len"] == train.SEQ_LEN
