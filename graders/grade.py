@@ -306,8 +306,14 @@ def _design_line(spec: Any, submission: Path, lang: str = "en") -> list[CheckLin
     else:
         params_b = fixed
     kwargs: dict[str, Any] = {}
+    for key in _DESIGN_KEYS:  # the challenge fixes these ("sequence length 2048", "no ZeRO")
+        if key in cons and key in design and design[key] != cons[key]:
+            return [CheckLine(**base, points=0.0, status="fail",
+                              message=msg("fixed_field", lang, key=key, value=cons[key]))]
     for key, typ in _DESIGN_KEYS.items():
-        if key in design:
+        if key in cons:
+            kwargs[key] = cons[key]
+        elif key in design:
             value = design[key]
             bad = typ is int and isinstance(value, bool) or not isinstance(value, typ)
             if not bad and typ is int:

@@ -47,6 +47,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fits": {"en": "fits", "zh-TW": "放得下"},
     "no_fit": {"en": "does not fit", "zh-TW": "放不下"},
     "too_many_gpus": {"en": "; uses more GPUs than allowed", "zh-TW": "；使用的 GPU 超過限制"},
+    "fixed_field": {"en": "the challenge fixes {key} = {value}; design.yaml says otherwise",
+                    "zh-TW": "題目已固定 {key} = {value}；design.yaml 的值與之不符"},
     "claim_off": {"en": "; your own estimate is missing or more than 15 % off",
                   "zh-TW": "；缺少你自己的估計，或誤差超過 15 %"},
     # quiz evidence (concepts bucket)
