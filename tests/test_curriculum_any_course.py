@@ -307,3 +307,13 @@ def test_misspelt_language_key_is_the_only_problem(tmp_path: Path,
     monkeypatch.chdir(root.parent)
     assert _lines(Path("mini-course")) == [
         "mini-course/levels.yaml:11:21: error: unknown key 'zh-tw'; did you mean 'zh-TW'?"]
+
+
+def test_progress_of_a_course_without_labs_has_no_labs_heading(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from tutor.cli import main
+
+    code = main(["progress", "--curriculum", str(PROB), "--db", str(tmp_path / "p.sqlite3"),
+                 "--lang", "en"])
+    out = capsys.readouterr().out
+    assert code == 0 and "Labs" not in out and "lab-" not in out

@@ -337,7 +337,8 @@ def _progress(args: argparse.Namespace) -> int:
     due = engine.due_reviews(learner)
     if due:
         print(t("progress.due", ids=", ".join(d.concept for d in due)))
-    print(t("progress.labs"))
+    if labs:  # a course without labs shows no empty Labs heading
+        print(t("progress.labs"))
     for lab_id, s in labs.items():
         mark = t("progress.passed") if s.passed else (
             t("progress.open") if s.unlocked else t("progress.locked"))
