@@ -225,3 +225,20 @@ def test_advice_wording_follows_errata_4_and_5() -> None:
         assert word in big.recommendation["en"]
     assert "3D" in big.recommendation["zh-TW"]
     assert "data-parallelism" in big.concepts
+
+
+def test_cli_llama_shape_and_nodes(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tutor estimate` reaches the Llama shape (gated MLP, untied head) and per-node host RAM."""
+    import json as _json
+
+    from tutor.cli import main
+
+    assert main(["estimate", "--layers", "32", "--hidden", "4096", "--heads", "32", "--vocab",
+                 "32000", "--ffn", "11008", "--gated-mlp", "--untied-head", "--json"]) == 0
+    assert _json.loads(capsys.readouterr().out)["params"] == 6738149376  # Llama-2-7B
+    host = []
+    for nodes in ("1", "2"):
+        assert main(["estimate", "--params", "13e9", "--gpus", "16", "--nodes", nodes, "--zero",
+                     "3", "--offload", "optimizer", "--convention", "deepspeed", "--json"]) == 0
+        host.append(_json.loads(capsys.readouterr().out))
+    assert host[0] != host[1]

@@ -85,7 +85,8 @@ def estimate_command(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         shape = ModelShape(layers=args.layers, hidden=args.hidden, heads=args.heads,
-                           kv_heads=args.kv_heads, vocab=args.vocab, ffn=args.ffn)
+                           kv_heads=args.kv_heads, vocab=args.vocab, ffn=args.ffn,
+                           gated_mlp=args.gated_mlp, tied_embeddings=not args.untied_head)
         if args.hidden % args.heads or (args.kv_heads and args.heads % args.kv_heads):
             print(_m("estimate_error", lang,
                      msg="heads must divide hidden, and kv-heads must divide heads"),
@@ -93,7 +94,7 @@ def estimate_command(args: argparse.Namespace) -> int:
             return 2
     try:
         setup = Setup(
-            params=params, shape=shape, method=args.method, gpus=args.gpus,
+            params=params, shape=shape, method=args.method, gpus=args.gpus, nodes=args.nodes,
             precision=args.precision, optimizer=args.optimizer, zero=args.zero,
             offload=args.offload, rank=args.rank, lora_targets=args.targets, batch=args.batch,
             seq_len=args.seq_len, gradient_checkpointing=args.checkpointing,

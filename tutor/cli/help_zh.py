@@ -155,3 +155,9 @@ HELP_ZH.update({  # tutor autograder / tutor class (tutor/cli/classroom.py)
     "fit only concepts with at least N learners (default 30)": "只擬合至少有 N 位學習者的概念（預設 30）",
     "fit only concepts with at least N observations (default 150)": "只擬合至少有 N 筆觀測的概念（預設 150）",
 })
+
+HELP_ZH.update({  # tutor estimate: Llama shapes and multi-node host memory
+    "gated MLP with three matrices (Llama, SwiGLU)": "具三個矩陣的門控 MLP（Llama、SwiGLU）",
+    "the output head is not tied to the embeddings (Llama)": "輸出層不與嵌入層共用權重（Llama）",
+    "nodes the GPUs are spread over (host memory is per node; default: 8 GPUs per node)": "GPU 分布的節點數（主機記憶體按每節點計算；預設每節點 8 張 GPU）",
+})

@@ -165,8 +165,14 @@ def _register_estimate(sub: Any, parents: list[argparse.ArgumentParser]) -> None
     p.add_argument("--kv-heads", type=int, help="key/value heads (MQA/GQA)")
     p.add_argument("--vocab", type=int, default=50257, help="vocabulary size V (default 50257)")
     p.add_argument("--ffn", type=int, help="MLP inner size (default 4h)")
+    p.add_argument("--gated-mlp", action="store_true",
+                   help="gated MLP with three matrices (Llama, SwiGLU)")
+    p.add_argument("--untied-head", action="store_true",
+                   help="the output head is not tied to the embeddings (Llama)")
     p.add_argument("--method", choices=["full", "lora", "qlora"], default="full")
     p.add_argument("--gpus", type=int, default=1, help="data-parallel GPUs N")
+    p.add_argument("--nodes", type=int, metavar="N",
+                   help="nodes the GPUs are spread over (host memory is per node; default: 8 GPUs per node)")
     p.add_argument("--precision", choices=["fp32", "fp16", "bf16", "int8", "nf4"], default="bf16")
     p.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "adam8bit"], default="adamw")
     p.add_argument("--zero", type=int, choices=[0, 1, 2, 3], default=0, help="ZeRO stage")
