@@ -343,15 +343,15 @@ def _zero_lines(spec: Any, message: str, lang: str, status: str = "fail") -> lis
 
 
 def _call_checks(fn: ChecksFn, spec: Any, snap: Path, pristine: Path, heldout: Path | None,
-                 seed: int, data_dir: Path | None) -> list[Any]:
-    """Call the lab's checks; hand over the grader's data directory when the checker takes it."""
+                 seed: int, data_dir: Path | None, **more: Any) -> list[Any]:
+    """Call the lab's checks; hand over the grader's data directory, the lab directory and the
+    probe outputs when the checker takes them."""
     try:
-        takes_data = "data_dir" in inspect.signature(fn).parameters
+        takes = set(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
-        takes_data = False
-    if takes_data:
-        return list(fn(spec, snap, pristine, heldout, seed, data_dir=data_dir))
-    return list(fn(spec, snap, pristine, heldout, seed))
+        takes = set()
+    kwargs = {k: v for k, v in {"data_dir": data_dir, **more}.items() if k in takes}
+    return list(fn(spec, snap, pristine, heldout, seed, **kwargs))
 
 
 def grade_submission(
@@ -401,9 +401,11 @@ def grade_submission(
             copied = copy_allowlisted(submission, pristine, spec.submission_files)
             messages += [msg("refused", lang, what=r) for r in copied.refused]
         shutil.copytree(pristine, run_dir, dirs_exist_ok=True)
-        for rel in spec.shared:
-            src = lab_dir / rel
-            if src.is_file():
+        from graders.labs.launch import launch_argv, launcher_files
+        from graders.labs.spec import run_files
+
+        for rel, src in {**run_files(spec, lab_dir), **launcher_files(spec)}.items():
+            if src.is_file():  # shared + common files and the rank launcher: always the course's
                 (run_dir / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, run_dir / rel)
         (run_dir / "out").mkdir(exist_ok=True)
@@ -425,11 +427,12 @@ def grade_submission(
                             "cpu_s": base_lim.cpu_s if limits and not timeout else cpu})
             env = dict(spec.env)
             env["OMP_NUM_THREADS"] = str(spec.cpu_threads)
-            cmd = [sys.executable, "-I", spec.entry, "--out", "out", "--seed", str(seed)]
+            run_args = ["--out", "out", "--seed", str(seed)]
             inputs: dict[str, Path] = {}
             if data_dir is not None:
-                cmd += ["--data", "data"]
+                run_args += ["--data", "data"]
                 inputs["data"] = data_dir
+            cmd = launch_argv(spec, sys.executable, spec.entry, run_args)
             hide = [lab_dir, _REPO / "tests", _REPO / "exercises", _PKG_ROOT / "labs" / "data",
                     submission.resolve()]
             if heldout is not None:
@@ -455,14 +458,22 @@ def grade_submission(
             time.sleep(0.05)
             if hash_tree(run_dir / "out") != hashes:
                 messages.append(msg("changed", lang))
-            # 4. lab checks on the snapshot, in the grader
+            # 4. probes: the learner's own code, inside the sandbox, on a fresh secrets seed
+            probes = None
+            if spec.probes:
+                from graders.labs.probing import run_sandboxed_probes
+
+                probes = run_sandboxed_probes(spec, lab_dir, pristine, base / "probes", base=base,
+                                              env=env, memory_mb=lim.memory_mb, hide=hide)
+            # 5. lab checks on the snapshot, in the grader
             fn = checks_fn or _default_checks()
             try:
-                results = _call_checks(fn, spec, snap, pristine, heldout, seed, data_dir)
+                results = _call_checks(fn, spec, snap, pristine, heldout, seed, data_dir,
+                                       lab_dir=lab_dir, probes=probes)
                 lines += _lines_from_checks(spec, results, lang)
             except Exception as exc:  # noqa: BLE001 - the checker broke: grader error
                 raise _CheckerBroke(exc) from exc
-        # 5. analysis, design, concepts
+        # 6. analysis, design, concepts
         if copied is not None:
             lines += _analysis_lines(spec, submission, course_yaml, seed, lang)
             lines += _design_line(spec, submission, lang)

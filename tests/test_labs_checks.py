@@ -1,7 +1,9 @@
 """Lab-1.1 checks on hand-made artifacts: pass cases and the ways a submission can be wrong.
 
-The verdict logic runs in-process here (``lab_1_1.evaluate``, the function the grader's child
-process runs); one test goes through ``run_checks`` and its child process.
+The checks run in-process through the kit's public API (``graders.labs.kit.evaluate``, what the
+grader's child process runs per check); the hand-written layer is graded from the probe's outputs
+(written here as the probe would, from ``draw(probe seed)``). One test goes through ``run_checks``
+and its child process.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 import pytest
 
 from graders.labs.checks import CheckResult, run_checks, summarise
+from graders.labs.kit import Context, labcommon, tiny_model, validation_ids
+from graders.labs.kit import evaluate as kit_evaluate
+from graders.labs.probes.lab_1_1_lora import draw
 from graders.labs.spec import LabSpec, load_lab
 
 torch = pytest.importorskip("torch")
@@ -25,6 +30,7 @@ LAB11 = REPO / "exercises" / "lab-1.1-peft-lora"
 DATA = REPO / "content" / "data" / "lab-1.1"
 HELDOUT = REPO / "graders" / "labs" / "data" / "lab-1.1" / "heldout.txt"
 SEED = 3
+PROBE_SEED = 12345
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +38,16 @@ def spec() -> LabSpec:
     return load_lab(LAB11)
 
 
-@pytest.fixture(scope="module")
-def base_sd(spec: LabSpec) -> dict[str, Any]:
-    from graders.labs.lab_1_1 import _base_model
+def _ctx(spec: LabSpec, out: Path, **params: Any) -> Context:
+    s = spec.model_copy(update={"params": {**spec.params, **params}})
+    return Context(spec=s, out_dir=out, submission_dir=out, seed=SEED, lab_dir=LAB11,
+                   data_dir=DATA, heldout=HELDOUT, probe_seed=PROBE_SEED,
+                   probes_dir=out.parent / (out.name + "-probes"))
 
-    base = _base_model(spec.params, "cpu", SEED)
+
+@pytest.fixture(scope="module")
+def base_sd(spec: LabSpec, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    base = tiny_model(_ctx(spec, tmp_path_factory.mktemp("base")), "cpu")
     return {k: v.detach().clone() for k, v in base.state_dict().items()}
 
 
@@ -49,14 +60,43 @@ def _targets(spec: LabSpec, sd: dict[str, Any]) -> dict[str, tuple[int, int]]:
     return out
 
 
+def nf4_layers(sd: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """NF4 bytes of every quantized linear (all but lm_head), block size 64, no double quant."""
+    out = {}
+    for key, w in sd.items():
+        if key.endswith("_proj.weight"):
+            n = int(w.numel())
+            out[key.removesuffix(".weight")] = {"fp32_bytes": 4 * n,
+                                                "nf4_bytes": n // 2 + -(-n // 64) * 4}
+    return out
+
+
+def write_probe(out: Path, *, without_update: bool = False, random_b_init: bool = False,
+                count: Any = None, error: str | None = None) -> None:
+    """The hand-lora probe's outputs, as the probe writes them for the solution's layer."""
+    pdir = out.parent / (out.name + "-probes") / "hand-lora"
+    pdir.mkdir(parents=True, exist_ok=True)
+    if error is not None:
+        (pdir / "result.json").write_text(json.dumps({"error": error}))
+        return
+    inp = draw(PROBE_SEED)
+    d, k, r, alpha = inp["d"], inp["k"], inp["r"], inp["alpha"]
+    y = inp["x"] @ inp["w0"].T
+    if not without_update:
+        y = y + (alpha / r) * (inp["x"] @ inp["A"].T) @ inp["B"].T
+    init_b = torch.randn(d, r) if random_b_init else torch.zeros(d, r)
+    safetensors_torch.save_file({
+        "y": y, "merged": inp["w0"] + (alpha / r) * inp["B"] @ inp["A"],
+        "init_A": torch.randn(r, k), "init_B": init_b}, str(pdir / "outputs.safetensors"))
+    (pdir / "result.json").write_text(json.dumps(
+        {"param_count": r * (d + k) if count is None else count}))
+
+
 def write_artifacts(out: Path, spec: LabSpec, sd: dict[str, Any], *, trained: bool = True,
-                    merge_scale: float | None = None, hand_without_update: bool = False,
-                    memory_delta: int = 0, claim: dict[str, Any] | None = None,
-                    rank: int | None = None, random_b_init: bool = False,
+                    merge_scale: float | None = None, memory_delta: int = 0,
+                    claim: dict[str, Any] | None = None, rank: int | None = None,
                     profile: str = "cpu") -> None:
     """A complete, internally consistent set of Lab-1.1 artifacts built without peft."""
-    from graders.labs.lab_1_1 import _base_model, _nf4_bytes, _val_split, _windows_loss
-
     p = spec.params
     r = rank or int(p["r"])
     scaling = float(p["alpha"]) / int(p["r"])
@@ -77,46 +117,32 @@ def write_artifacts(out: Path, spec: LabSpec, sd: dict[str, Any], *, trained: bo
             {"r": r, "lora_alpha": p["alpha"], "target_modules": p["target_modules"]}))
     safetensors_torch.save_file({k: v.contiguous() for k, v in merged.items()},
                                 str(out / "merged.safetensors"))
-    cname = p["compare_module"]
-    d, k = shapes[cname]
-    a = adapter[f"base_model.model.{cname}.lora_A.weight"]
-    b = adapter[f"base_model.model.{cname}.lora_B.weight"]
-    x = torch.randn(8, k, generator=gen)
-    w0 = sd[f"{cname}.weight"]
-    y = x @ w0.T + (0 if hand_without_update else scaling * (x @ a.T) @ b.T)
-    safetensors_torch.save_file({
-        "x": x, "y_hand": y, "y_peft": y.clone(), "merged_hand": w0 + scaling * (b @ a),
-        "param_count_hand": torch.tensor([r * (d + k)]),
-        "init_A": torch.randn(r, k, generator=gen),
-        "init_B": torch.randn(d, r, generator=gen) if random_b_init else torch.zeros(d, r),
-    }, str(out / "compare.safetensors"))
-    base = _base_model(p, profile, SEED)
-    layers = {n: {"shape": [0, 0], "fp32_bytes": v["fp32_bytes"], "nf4_bytes": v["plain"]}
-              for n, v in _nf4_bytes(base).items()}
+    safetensors_torch.save_file({"x": torch.zeros(1)}, str(out / "compare.safetensors"))
+    layers = nf4_layers(sd)
     first = next(iter(layers))
     layers[first]["nf4_bytes"] += memory_delta
     (out / "qlora").mkdir(exist_ok=True)
     (out / "qlora" / "memory.json").write_text(json.dumps({
         "layers": layers, "nf4_bytes": sum(v["nf4_bytes"] for v in layers.values()),
         "fp32_bytes": sum(v["fp32_bytes"] for v in layers.values())}))
-    val = _val_split(DATA, int(p["val_every"]))
-    adapted = _base_model(p, profile, SEED)
+    ctx = _ctx(spec, out)
+    base = tiny_model(ctx, profile)
+    adapted = tiny_model(ctx, profile)
     adapted.load_state_dict(merged)
+    val = validation_ids(ctx)
     seq = int(p["seq_len"][profile])
+    lc = labcommon(ctx)
     lora = {"trainable_params": sum(int(t.numel()) for t in adapter.values()),
-            "val_loss_base": _windows_loss(base, val, seq),
-            "val_loss_final": _windows_loss(adapted, val, seq)}
+            "val_loss_base": lc.eval_loss(base, val, seq),
+            "val_loss_final": lc.eval_loss(adapted, val, seq)}
     lora.update(claim or {})
     (out / "metrics.json").write_text(json.dumps({"profile": profile, "seed": SEED,
                                                   "lora": lora}))
+    write_probe(out)
 
 
 def evaluate(out: Path, spec: LabSpec, **params: Any) -> dict[str, dict[str, Any]]:
-    from graders.labs.lab_1_1 import evaluate as ev
-
-    return ev({"out_dir": str(out), "seed": SEED, "heldout": str(HELDOUT),
-               "data_dir": str(DATA), "artifacts": spec.artifacts,
-               "params": {**spec.params, **params}})
+    return kit_evaluate(_ctx(spec, out, **params))
 
 
 def status(v: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -130,7 +156,7 @@ def test_consistent_artifacts_pass(tmp_path: Path, spec: LabSpec, base_sd: dict[
     v = evaluate(tmp_path, spec, heldout_margin=-100.0)
     assert set(v) == {c.id for c in spec.checks}
     assert status(v) == {c.id: "pass" for c in spec.checks}, v
-    assert v["lora-param-count"]["details"]["recomputed"] == 17408
+    assert v["lora-param-count"]["details"]["count"] == 17408
     assert v["qlora-memory"]["details"]["ratio"] == pytest.approx(4 / (0.5 + 4 / 64))
     for x in v.values():
         assert x["message"]["en"] and x["message"]["zh-TW"]
@@ -138,16 +164,12 @@ def test_consistent_artifacts_pass(tmp_path: Path, spec: LabSpec, base_sd: dict[
 
 def test_cuda_profile_is_rebuilt_by_the_grader(tmp_path: Path, spec: LabSpec) -> None:
     """A run on a CUDA machine uses the larger profile; the grader rebuilds that one (on CPU)."""
-    from graders.labs.lab_1_1 import _base_model
-
-    sd = {k: v.detach().clone()
-          for k, v in _base_model(spec.params, "cuda", SEED).state_dict().items()}
+    sd = {k: v.detach().clone() for k, v in tiny_model(_ctx(spec, tmp_path), "cuda").state_dict().items()}
     write_artifacts(tmp_path, spec, sd, profile="cuda")
     v = evaluate(tmp_path, spec, heldout_margin=-100.0)
     assert status(v) == {c.id: "pass" for c in spec.checks}, v
-    hidden = spec.params["profiles"]["cuda"]["hidden_size"]
-    assert v["lora-param-count"]["details"]["expected"] > 17408
-    assert hidden == 256
+    assert v["lora-param-count"]["details"]["count"] > 17408
+    assert spec.params["profiles"]["cuda"]["hidden_size"] == 256
 
 
 def test_fake_metrics_without_training_are_flagged(tmp_path: Path, spec: LabSpec,
@@ -161,11 +183,11 @@ def test_fake_metrics_without_training_are_flagged(tmp_path: Path, spec: LabSpec
     assert s["heldout-improves"] == "fail"
     assert s["merged-weights"] == "fail"  # merged == W0
     assert "just W0" in v["merged-weights"]["message"]["en"]
-    assert s["hand-lora-matches-peft"] == "fail"  # update is zero: not discriminative
+    assert s["hand-lora-matches-peft"] == "pass"  # the layer itself is graded by the probe
     assert s["qlora-adapter"] == "fail"
     assert s["metrics-consistent"] == "fail"
     assert "flagged" in v["metrics-consistent"]["message"]["en"]
-    assert any("val_loss_final" in f for f in v["metrics-consistent"]["details"]["flags"])
+    assert any("val_loss_final" in f for f in v["metrics-consistent"]["details"]["problems"])
     assert v["heldout-improves"]["details"]["gain"] == pytest.approx(0.0, abs=1e-5)
 
 
@@ -179,15 +201,44 @@ def test_wrong_merge_scale_fails_only_the_merge(tmp_path: Path, spec: LabSpec,
 
 def test_hand_layer_without_update_fails(tmp_path: Path, spec: LabSpec,
                                          base_sd: dict[str, Any]) -> None:
-    write_artifacts(tmp_path, spec, base_sd, hand_without_update=True)
+    write_artifacts(tmp_path, spec, base_sd)
+    write_probe(tmp_path, without_update=True)
     v = evaluate(tmp_path, spec, heldout_margin=-100.0)
     assert v["hand-lora-matches-peft"]["status"] == "fail"
-    assert "forward differs" in v["hand-lora-matches-peft"]["message"]["en"]
+    assert "forward" in v["hand-lora-matches-peft"]["message"]["en"]
+
+
+def test_hand_layer_that_raises_or_miscounts_fails(tmp_path: Path, spec: LabSpec,
+                                                   base_sd: dict[str, Any]) -> None:
+    write_artifacts(tmp_path, spec, base_sd)
+    write_probe(tmp_path, error="NotImplementedError: LoRALinear.forward")
+    v = evaluate(tmp_path, spec, heldout_margin=-100.0)
+    assert v["hand-lora-matches-peft"]["status"] == "fail"
+    assert "NotImplementedError" in v["hand-lora-matches-peft"]["message"]["en"]
+    for bad in (7, 10**400, "128", True, [1]):
+        write_probe(tmp_path, count=bad)
+        v = evaluate(tmp_path, spec, heldout_margin=-100.0)
+        assert v["hand-lora-matches-peft"]["status"] == "fail", bad
+
+
+def test_peft_outputs_copied_into_compare_do_not_pass(tmp_path: Path, spec: LabSpec,
+                                                      base_sd: dict[str, Any]) -> None:
+    """The old hole: compare.safetensors with peft's outputs as the hand layer's. The check now
+    reads only the probe; a layer that needs peft raises there (peft is blocked)."""
+    write_artifacts(tmp_path, spec, base_sd)
+    y = torch.randn(8, 64)
+    safetensors_torch.save_file({"x": torch.randn(8, 64), "y_hand": y, "y_peft": y.clone()},
+                                str(tmp_path / "compare.safetensors"))
+    write_probe(tmp_path, error="ModuleNotFoundError: peft is not available in this check")
+    v = evaluate(tmp_path, spec, heldout_margin=-100.0)
+    assert v["hand-lora-matches-peft"]["status"] == "fail"
+    assert v["artifacts"]["status"] == "pass"
 
 
 def test_hand_layer_with_random_b_init_fails(tmp_path: Path, spec: LabSpec,
                                              base_sd: dict[str, Any]) -> None:
-    write_artifacts(tmp_path, spec, base_sd, random_b_init=True)
+    write_artifacts(tmp_path, spec, base_sd)
+    write_probe(tmp_path, random_b_init=True)
     v = evaluate(tmp_path, spec, heldout_margin=-100.0)
     assert v["hand-lora-matches-peft"]["status"] == "fail"
     assert "B = 0" in v["hand-lora-matches-peft"]["message"]["en"]
@@ -221,9 +272,9 @@ def test_missing_corrupt_and_linked_artifacts_fail_cleanly(tmp_path: Path, spec:
     v = evaluate(tmp_path, spec, heldout_margin=-100.0)
     s = status(v)
     assert "error" not in s.values()
-    assert s["artifacts"] == s["merged-weights"] == s["hand-lora-matches-peft"] == "fail"
+    assert s["artifacts"] == s["merged-weights"] == "fail"
     assert s["qlora-memory"] == s["metrics-consistent"] == "fail"
-    assert "links are not accepted" in v["hand-lora-matches-peft"]["message"]["en"]
+    assert "links are not accepted" in v["artifacts"]["message"]["en"]
     assert s["lora-param-count"] == "pass"  # the adapter itself is fine
     json.dumps(v, allow_nan=False)
 
@@ -231,9 +282,9 @@ def test_missing_corrupt_and_linked_artifacts_fail_cleanly(tmp_path: Path, spec:
 def test_hostile_dtypes_and_nesting_fail_not_crash(tmp_path: Path, spec: LabSpec,
                                                    base_sd: dict[str, Any]) -> None:
     write_artifacts(tmp_path, spec, base_sd)
-    ints = {k: torch.ones(2, 2, dtype=torch.int64) for k in ("x", "y_hand", "merged_hand")}
-    ints["param_count_hand"] = torch.tensor([1])
-    safetensors_torch.save_file(ints, str(tmp_path / "compare.safetensors"))
+    pdir = tmp_path.parent / (tmp_path.name + "-probes") / "hand-lora"
+    ints = {k: torch.ones(2, 2, dtype=torch.int64) for k in ("y", "merged", "init_A", "init_B")}
+    safetensors_torch.save_file(ints, str(pdir / "outputs.safetensors"))
     (tmp_path / "metrics.json").write_text("[" * 100_000 + "]" * 100_000)
     cfg = tmp_path / "adapter" / "adapter_config.json"
     cfg.write_text(json.dumps(["not", "a", "mapping"]))
@@ -246,14 +297,18 @@ def test_hostile_dtypes_and_nesting_fail_not_crash(tmp_path: Path, spec: LabSpec
 
 def test_empty_output_dir(tmp_path: Path, spec: LabSpec) -> None:
     v = evaluate(tmp_path, spec)
-    assert set(status(v).values()) == {"fail"}
+    assert set(status(v).values()) == {"fail"}  # the probe dir is missing too: a fail, not error
 
 
 @pytest.mark.slow
 def test_run_checks_through_the_child_process(tmp_path: Path, spec: LabSpec,
                                               base_sd: dict[str, Any]) -> None:
+    from graders.labs.probing import ProbeRuns
+
     write_artifacts(tmp_path, spec, base_sd, trained=False)
-    results = run_checks(spec, tmp_path, tmp_path, HELDOUT, SEED, data_dir=DATA)
+    probes = ProbeRuns(seed=PROBE_SEED, dest=tmp_path.parent / (tmp_path.name + "-probes"))
+    results = run_checks(spec, tmp_path, tmp_path, HELDOUT, SEED, data_dir=DATA, lab_dir=LAB11,
+                         probes=probes)
     assert [r.id for r in results] == [c.id for c in spec.checks]
     assert all(isinstance(r, CheckResult) for r in results)
     by_id = {r.id: r for r in results}
@@ -271,7 +326,10 @@ def test_run_checks_reports_a_broken_checker_as_error(tmp_path: Path, spec: LabS
     results = run_checks(broken, tmp_path, tmp_path, None, 0)
     assert {r.status for r in results} == {"error"}
     assert all(r.points == 0 for r in results)
-    timeout = run_checks(spec, tmp_path, tmp_path, None, 0, extra={"timeout_s": 0.01})
+    from graders.labs.probing import ProbeRuns
+
+    timeout = run_checks(spec, tmp_path, tmp_path, None, 0, extra={"timeout_s": 0.01},
+                         probes=ProbeRuns(seed=1, dest=tmp_path))
     assert {r.status for r in timeout} == {"error"}
     assert "timed out" in timeout[0].text("en")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from graders.labs.spec import load_lab
+from graders.labs.spec import Requires, load_lab
 from tutor.labs.runner import Finished, LabRun, LogLine, Progress, parse_line
 from tutor.labs.workspace import WorkspaceExists, prepare_run_dir, start_workspace
 
@@ -201,7 +201,7 @@ def test_cli_lab_start_list_and_static_dev_check(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("TUTOR_WORKSPACE", str(ws))
     assert main(["lab", "start", "lab-1.1"]) == 0
     assert sorted(p.name for p in (ws / "lab-1.1").iterdir()) == [
-        "answers.yaml", "design.yaml", "lora_layer.py", "tiny_model.py", "train.py"]
+        "answers.yaml", "design.yaml", "labcommon.py", "lora_layer.py", "tiny_model.py", "train.py"]
     (ws / "lab-1.1" / "train.py").write_text("mine\n", encoding="utf-8")
     assert main(["lab", "start", "lab-1.1"]) == 1
     assert (ws / "lab-1.1" / "train.py").read_text(encoding="utf-8") == "mine\n"
@@ -247,7 +247,10 @@ def test_dev_check_finds_orphans_and_passing_starters(tmp_path: Path) -> None:
     (lab / "leftover.bin").write_bytes(b"x")
     reps = dev_check(tmp_path, static=True, only=["lab-9.1"])
     assert [r.lab_id for r in reps] == ["lab-9.1"]
-    assert reps[0].problems == ["orphan: leftover.bin"]
+    assert reps[0].problems[0] == "orphan: leftover.bin"
+    assert reps[0].problems[1:] == [  # lab.yaml names a checker the grader does not have
+        "checker graders.labs.fake cannot be imported: ModuleNotFoundError: "
+        "No module named 'graders.labs.fake'"]
 
 
 def test_lab_list_shows_lock_state_from_the_learner_db(
@@ -294,11 +297,22 @@ def test_progress_display_tty_and_plain() -> None:
 
 def test_missing_lab_stack_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """lab.yaml ``requires`` is checked before a run; the message names the pip extra."""
     import tutor.labs.cli as labs_cli
     from tutor.cli import main
+    from tutor.labs.session import RequirementsMissing, missing_requirements, run_and_check
+
+    lab = _fake_lab(tmp_path)
+    spec = load_lab(lab).model_copy(update={"requires": Requires(packages=["torch",
+                                                                           "no_such_package_xyz"])})
+    assert missing_requirements(spec) == (["no_such_package_xyz"], False)
+    with pytest.raises(RequirementsMissing, match=r"\[labs\]"):
+        run_and_check(spec, lab, work=tmp_path / "w", solution=True)
+    assert not (tmp_path / "w").exists()  # nothing ran
 
     monkeypatch.setenv("TUTOR_WORKSPACE", str(tmp_path / "ws"))
-    monkeypatch.setattr(labs_cli, "LAB_STACK", ("torch", "no_such_package_xyz"))
+    monkeypatch.setattr("tutor.labs.session.missing_requirements",
+                        lambda spec: (["no_such_package_xyz"], False))
     assert main(["lab", "run", "lab-1.1", "--solution"]) == 1
     err = capsys.readouterr().err
     assert "no_such_package_xyz" in err and 'pip install -e ".[labs]"' in err

@@ -105,6 +105,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "practice mode: {concept} is locked ({reason}); the answer still counts",
         "zh-TW": "練習模式：{concept} 尚未解鎖（{reason}）；此答案仍會計入",
     },
+    "engine.unknown_lab": {
+        "en": "unknown lab id {id!r}",
+        "zh-TW": "未知的實驗編號 {id!r}",
+    },
     "engine.unknown_question": {
         "en": "error: unknown question id '{id}' (see `tutor questions`)",
         "zh-TW": "錯誤：未知的題目 id「{id}」（請見 `tutor questions`）",
@@ -223,6 +227,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "progress.external.placement": {"en": "met (placement)", "zh-TW": "已滿足（分級測驗）"},
     "progress.external.skip": {"en": "met (skipped)", "zh-TW": "已滿足（略過）"},
     "progress.external.unmet": {"en": "not met", "zh-TW": "未滿足"},
+    "progress.rubric_total": {
+        "en": "Rubric total: {total} / 100 ({parts}; {graded}/{labs} labs graded; buckets without evidence left out)",
+        "zh-TW": "評量總分：{total} / 100（{parts}；已評分實驗 {graded}/{labs}；無證據的項目不計入）",
+    },
     "progress.rubric": {
         "en": "Rubric, concepts: {score} = {points}/{weight} points ({mastered}/{total} mastered)",
         "zh-TW": "評量標準，概念：{score} = {points}/{weight} 分（已精熟 {mastered}/{total}）",

@@ -66,6 +66,10 @@ class CheckContext:
     """The seed the run was started with."""
     data_dir: Path | None = None
     """The training-data directory the run was given (for validation-split recomputation)."""
+    lab_dir: Path | None = None
+    """The lab's directory (the grader's common files are beside it)."""
+    probes: Any = None
+    """graders.labs.probing.ProbeRuns of this grading (None: no probes were run)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Checker-specific options (tests use it to shorten timeouts)."""
 
@@ -142,19 +146,28 @@ def run_checks(
     *,
     data_dir: Path | None = None,
     extra: dict[str, Any] | None = None,
+    lab_dir: Path | None = None,
+    probes: Any = None,
 ) -> list[CheckResult]:
     """Every check of ``spec`` on the artifacts in ``out_dir``, in lab.yaml order.
 
-    Never raises for a bad submission; a checker that breaks yields ``error`` results.
+    A checker written with graders.labs.kit (``@check`` functions, no ``run``) runs in a child
+    process under ``params.checker_timeout_s`` (``extra["timeout_s"]`` overrides); ``probes`` are
+    the outputs of graders.labs.probing. Never raises for a bad submission; a checker that breaks
+    yields ``error`` results.
     """
     ctx = CheckContext(
         spec=spec, out_dir=Path(out_dir), submission_dir=Path(submission_dir),
         heldout=Path(heldout) if heldout else default_heldout(spec), seed=seed,
         data_dir=Path(data_dir) if data_dir else default_data_dir(spec), extra=dict(extra or {}),
+        lab_dir=Path(lab_dir) if lab_dir else None, probes=probes,
     )
     try:
         module = importlib.import_module(f"graders.labs.{spec.checker}")
-        found: dict[str, CheckResult] = module.run(ctx)
+        if hasattr(module, "run"):
+            found: dict[str, CheckResult] = module.run(ctx)
+        else:
+            found = _run_kit(ctx)
     except Exception as exc:  # the grader broke: say so for every check, never crash the report
         msg = text(f"grader error: {type(exc).__name__}: {exc}",
                    f"評分器錯誤：{type(exc).__name__}: {exc}")
@@ -167,6 +180,47 @@ def run_checks(
                                                "評分器沒有產生此項檢查的結果"))
         out.append(res)
     return out
+
+
+def _run_kit(c: CheckContext) -> dict[str, CheckResult]:
+    """A kit checker: build its Context, run it in the child process, map the verdicts."""
+    from graders.labs.kit.core import Context
+    from graders.labs.kit.worker import run_kit
+
+    if c.spec.probes and c.probes is None:
+        raise RuntimeError("this lab has probes but none were run")
+    ctx = Context(spec=c.spec, out_dir=c.out_dir, submission_dir=c.submission_dir, seed=c.seed,
+                  lab_dir=c.lab_dir or _find_lab_dir(c.spec), data_dir=c.data_dir,
+                  heldout=c.heldout,
+                  probe_seed=c.probes.seed if c.probes is not None else None,
+                  probes_dir=c.probes.dest if c.probes is not None else None,
+                  probe_status=dict(c.probes.status) if c.probes is not None else {},
+                  extra=dict(c.extra))
+    limit = c.extra.get("timeout_s", c.spec.params.get("checker_timeout_s", 120))
+    timeout = float(limit) if isinstance(limit, int | float) and limit > 0 else 120.0
+    verdicts = run_kit(ctx, timeout)
+    out: dict[str, CheckResult] = {}
+    for check in c.spec.checks:
+        v = verdicts[check.id]
+        msg = v.get("message") or {}
+        out[check.id] = make_result(check, v["status"], text(str(msg.get("en") or "-"),
+                                                                str(msg.get("zh-TW") or "-")),
+                                    v.get("details") or {})
+    return out
+
+
+def _find_lab_dir(spec: LabSpec) -> Path | None:
+    """The lab's directory in a checkout or an installed wheel (for the grader's common files)."""
+    root = _PKG_DIR.parents[1]
+    for base in (root / "exercises", root / "tutor" / "_data" / "exercises"):
+        for lab_yaml in sorted(base.glob("*/lab.yaml")) if base.is_dir() else []:
+            try:
+                head = lab_yaml.read_text(encoding="utf-8")[:4000]
+            except OSError:
+                continue
+            if f"id: {spec.id}\n" in head:
+                return lab_yaml.parent
+    return None
 
 
 def summarise(results: list[CheckResult]) -> dict[str, Any]:

@@ -79,6 +79,61 @@ class DesignChallenge(Model):
     """Points in the innovation bucket."""
 
 
+class Requires(Model):
+    """What a lab needs on the machine, checked before a run (``tutor lab run/check``)."""
+
+    packages: list[str] = Field(default_factory=lambda: ["torch"])
+    """Importable top-level modules the run needs (``torch``, ``peft``, ``deepspeed`` ...); a
+    missing one stops the run with a message naming the pip extra ``labs``."""
+    gpu: Literal["none", "optional", "required"] | None = None
+    """GPU need; absent: the lab's top-level ``gpu`` value."""
+
+    @field_validator("packages")
+    @classmethod
+    def _modules(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"not a module name: {name!r}")
+        return v
+
+
+class ProbeSpec(Model):
+    """A grader-owned script that calls the learner's own code inside the sandbox (docs/labs.md)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$")
+    """Probe id, unique in the lab; checks read its result with ``ctx.probe(id)``."""
+    script: str
+    """Path under ``graders/labs/`` of the probe script, e.g. ``probes/lab_1_1_lora.py``."""
+    block: list[str] = Field(default_factory=list)
+    """Modules (``peft``) or dotted attributes (``torch.distributed.all_reduce``) made
+    unavailable while the probe runs the learner's code."""
+    ranks: int = Field(1, ge=1, le=8)
+    """Ranks the probe itself runs with (under the lab's launcher when more than one)."""
+    timeout_s: int = Field(60, gt=0)
+    """Wall-clock limit of the probe run."""
+
+    @field_validator("script")
+    @classmethod
+    def _script(cls, v: str) -> str:
+        v = _relative_path(v)
+        if not v.endswith(".py"):
+            raise ValueError(f"a probe script is a .py file: {v!r}")
+        return v
+
+    @field_validator("block")
+    @classmethod
+    def _dotted(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", name):
+                raise ValueError(f"not a module or dotted attribute: {name!r}")
+        return v
+
+
+Launcher = Literal["torchrun", "deepspeed", "spawn"]
+"""How N ranks start: ``torchrun`` (torch.distributed.run), ``deepspeed`` (torchrun's line on
+CPU, see docs/labs.md), ``spawn`` (the grader's own launcher, graders/labs/ranks.py)."""
+
+
 class LabSpec(Model):
     """A lab, as ``lab.yaml`` declares it."""
 
@@ -98,6 +153,17 @@ class LabSpec(Model):
     """Directory holding the complete versions of every starter file (same names)."""
     shared: list[str] = Field(default_factory=list)
     """Files in the lab dir every run gets unchanged (never taken from a submission)."""
+    common: list[str] = Field(default_factory=list)
+    """Files from ``exercises/_common/`` (e.g. ``labcommon.py``) copied next to the entry of
+    every run, from the course's copy (never from a submission)."""
+    ranks: int = Field(1, ge=1, le=8)
+    """Processes the run starts (torchrun-style env, gloo on CPU); 1 = a plain ``python -I``."""
+    launcher: Launcher | None = None
+    """How ranks start; required when ``ranks`` > 1 or a probe has ranks > 1."""
+    requires: Requires = Field(default_factory=Requires)
+    """Packages and GPU the lab needs, checked before a run."""
+    probes: list[ProbeSpec] = Field(default_factory=list)
+    """Grader-owned scripts run in the sandbox after the learner's run (graders/labs/probes/)."""
     allowed: list[str] | None = None
     """Files a submission may provide; defaults to ``starter``. Anything else is ignored."""
     artifacts: list[str] = Field(min_length=1)
@@ -132,7 +198,7 @@ class LabSpec(Model):
     def _safe_single(cls, v: str | None) -> str | None:
         return None if v is None else _relative_path(v)
 
-    @field_validator("starter", "shared", "allowed", "artifacts")
+    @field_validator("starter", "shared", "allowed", "artifacts", "common")
     @classmethod
     def _safe_list(cls, v: list[str] | None) -> list[str] | None:
         if v is None:
@@ -155,8 +221,29 @@ class LabSpec(Model):
         extra = set(self.allowed or []) - set(self.starter)
         if extra:
             raise ValueError(f"allowed files that are not starter files: {sorted(extra)}")
+        clash = set(self.common) & (set(self.starter) | set(self.shared))
+        if clash:
+            raise ValueError(f"common files also listed as starter or shared: {sorted(clash)}")
+        probe_ids = [p.id for p in self.probes]
+        if len(set(probe_ids)) != len(probe_ids):
+            raise ValueError("duplicate probe ids")
+        needs = max([self.ranks, *(p.ranks for p in self.probes)])
+        if needs > 1 and self.launcher is None:
+            raise ValueError(f"{needs} ranks need a launcher (torchrun, deepspeed or spawn)")
         self.env.setdefault("HF_HUB_OFFLINE", "1")
         return self
+
+    @property
+    def gpu_need(self) -> str:
+        """``requires.gpu`` when given, else the top-level ``gpu``."""
+        return self.requires.gpu or self.gpu
+
+    def probe(self, probe_id: str) -> ProbeSpec:
+        """The probe with this id."""
+        for p in self.probes:
+            if p.id == probe_id:
+                return p
+        raise KeyError(probe_id)
 
     @property
     def submission_files(self) -> list[str]:
@@ -232,6 +319,26 @@ def _lab_sort_key(lab_id: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", lab_id))
 
 
+COMMON_DIR = "_common"
+"""Directory beside the labs (``exercises/_common``) holding the files ``common:`` names."""
+
+
+def common_dir(lab_dir: Path | str) -> Path:
+    """``exercises/_common`` for a lab directory under ``exercises/``."""
+    return Path(lab_dir).parent / COMMON_DIR
+
+
+def run_files(spec: LabSpec, lab_dir: Path | str) -> dict[str, Path]:
+    """The grader-owned files every run gets: ``{name in the run dir: source}`` (shared + common).
+
+    A submission's copy of one of these names is always replaced by this one.
+    """
+    base = Path(lab_dir)
+    files = {rel: common_dir(base) / rel for rel in spec.common}
+    files.update({rel: base / rel for rel in spec.shared})
+    return files
+
+
 def orphan_files(lab_dir: Path | str, spec: LabSpec) -> list[str]:
     """Files in the lab dir that lab.yaml does not reference (nor README / lab.yaml itself),
     plus referenced files that are missing (reported as ``missing: <path>``)."""
@@ -246,4 +353,6 @@ def orphan_files(lab_dir: Path | str, spec: LabSpec) -> list[str]:
     }
     problems = [f"orphan: {p}" for p in sorted(present - expected)]
     problems += [f"missing: {p}" for p in sorted(expected - present)]
+    problems += [f"missing: {COMMON_DIR}/{rel}" for rel in spec.common
+                 if not (common_dir(base) / rel).is_file()]
     return problems

@@ -195,9 +195,9 @@ def aggregate(checks: list[CheckLine], weights: dict[str, float],
         scores.append(BucketScore(id=bid, weight=weights[bid],
                                   points=round(sum(c.points for c in lines), 6),
                                   max_points=round(maxp, 6), evidence=evidence, note=note))
-    denom = sum(b.weight for b in scores if b.evidence)
-    total = sum(b.weight * b.fraction for b in scores if b.evidence) / denom * 100 if denom else 0.0
-    return round(total, 2), scores
+    from graders.rubric.formula import weighted_total  # the one formula (docs/grading.md)
+
+    return weighted_total(scores), scores
 
 
 def mastery_evidence(mastery: Mapping[str, Mapping[str, Any]], concepts: list[str],

@@ -616,6 +616,12 @@ class Services:
         got, total = outcome.points
         passed = outcome.ok and bool(checks) and all(c["status"] == "pass" for c in checks)
         try:
+            record = getattr(engine, "record_lab_result", None)
+            if not outcome.solution and checks and total and record is not None:
+                # the same record as `tutor lab check` (Engine.record_lab_result)
+                record(self.learner, lab_id, checks, passed=passed, score=got / total,
+                       source="app", extra={"seconds": round(outcome.seconds, 2)})
+                return
             learner_id = learner_fn(self.learner).id
             status = "solution" if outcome.solution else ("passed" if passed else "failed")
             store.add_lab_run(learner_id, lab_id, status,
@@ -648,38 +654,64 @@ class Services:
         return out
 
     # ------------------------------------------------------------------ report
+    def rubric(self) -> Any:
+        """The learner's rubric through the one formula (graders/rubric/formula.py): concepts =
+        mean P(known); the lab buckets pool the checks of each lab's best grade report (the
+        store's, and this session's runs); buckets without evidence are left out of the total."""
+        from graders.rubric.formula import LabReport, learner_rubric
+
+        mastery = self.mastery()
+        reports: list[LabReport] = []
+        store, engine = self._store, self._engine
+        learner_fn = getattr(engine, "learner", None)
+        if store is not None and learner_fn is not None and hasattr(store, "grade_reports"):
+            try:
+                for r in store.grade_reports(learner_fn(self.learner).id):
+                    checks = tuple(c for c in (r.payload or {}).get("checks", [])
+                                   if isinstance(c, dict))
+                    reports.append(LabReport(r.lab_id, float(r.score), checks, len(reports)))
+            except Exception:  # an unreadable store: this session's runs still count
+                pass
+        for lab_id, o in self._lab_results.items():
+            got, total = o.points
+            checks = tuple({"bucket": c.bucket, "points": c.points, "max_points": c.max_points,
+                            "status": c.status} for c in o.checks)
+            reports.append(LabReport(lab_id, got / total if total else 0.0, checks,
+                                     len(reports)))
+        weights: dict[str, float] = {str(b.id): float(b.weight)
+                                     for b in self.course.meta.rubric.buckets}
+        fraction = (sum(v.p_known for v in mastery.values()) / len(mastery)) if mastery else None
+        return learner_rubric(weights, concept_fraction=fraction, reports=reports,
+                              course_labs=list(self.course.labs))
+
+    def report_total(self) -> float:
+        """The rubric total, 0..100 (the same number as `tutor progress`)."""
+        return float(self.rubric().total)
+
     def report(self, lang: str) -> list[BucketView]:
         """The rubric buckets with score and evidence."""
         from tutor.app.strings import s
 
         mastery = self.mastery()
-        lab_results = self.lab_results()
+        found = {b.id: b for b in self.rubric().buckets}
+        lab_results = self.lab_results()  # evidence lines: each lab's latest checked run
         buckets: list[BucketView] = []
         for b in self.course.meta.rubric.buckets:
             ev: list[str] = []
-            frac: float | None = None
+            score = found.get(b.id)
+            frac = score.fraction if score is not None and score.evidence else None
             if b.id == "concepts":
                 n = len(mastery)
                 done = sum(1 for v in mastery.values() if v.state in ("mastered", "review"))
                 mean = sum(v.p_known for v in mastery.values()) / n if n else 0.0
-                attempted = sum(1 for v in mastery.values() if v.attempts)
-                if attempted:
-                    frac = mean
                 ev.append(s("report.ev.mastered", lang, done=done, total=n))
                 ev.append(s("report.ev.mean", lang, mean=f"{mean:.0%}"))
             else:  # implementation / analysis / innovation: lab checks tagged with the bucket
-                got = tot = 0.0
                 for lab_id, o in lab_results.items():
                     mine = [c for c in o.checks if c.bucket == b.id]
-                    if not mine:
-                        continue
-                    p = sum(c.points for c in mine)
-                    m = sum(c.max_points for c in mine)
-                    got += p
-                    tot += m
-                    ev.append(f"{lab_id}: {p:g}/{m:g}")
-                if tot:
-                    frac = got / tot
+                    if mine:
+                        ev.append(f"{lab_id}: {sum(c.points for c in mine):g}/"
+                                  f"{sum(c.max_points for c in mine):g}")
                 if not ev:
                     ev.append(s("report.ev.no_labs" if b.id == "implementation"
                                 else "report.ev.none", lang))
@@ -687,41 +719,30 @@ class Services:
         return buckets
 
     def export_report(self, lang: str, directory: Path | None = None) -> list[Path]:
-        """Write the report as JSON and Markdown; return the paths."""
-        from tutor.app.strings import s
+        """Write the report as JSON and Markdown with graders.rubric's writers; the paths."""
+        from graders.rubric import CheckLine, Report, render
 
         if directory is None:
             from tutor.paths import user_data_dir
 
             directory = user_data_dir() / "reports"
         directory.mkdir(parents=True, exist_ok=True)
-        buckets = self.report(lang)
-        total = sum((b.fraction or 0.0) * b.weight for b in buckets)
+        found = self.rubric()
+        lines: list[CheckLine] = []
+        for lab_id, o in sorted(self.lab_results().items()):
+            for c in o.checks:
+                status = c.status if c.status in ("pass", "fail", "error") else "not_graded"
+                lines.append(CheckLine(id=f"{lab_id}/{c.check_id}", title=c.check_id,
+                                       bucket=c.bucket, points=c.points, max_points=c.max_points,
+                                       status=status, message=c.message))  # type: ignore[arg-type]
+        report = Report(lab_id=self.course.id, submission=self.learner, status="graded",
+                        total=found.total, buckets=list(found.buckets), checks=lines,
+                        messages=[f"{found.labs_graded}/{found.labs_total} labs graded; "
+                                  f"{self.clock().isoformat(timespec='seconds')}"], lang=lang)
         stem = f"report-{self.learner}"
-        data = {
-            "learner": self.learner,
-            "course": self.course.id,
-            "date": self.clock().isoformat(timespec="seconds"),
-            "total": round(total, 2),
-            "buckets": [
-                {"id": b.bucket_id, "weight": b.weight,
-                 "score": None if b.fraction is None else round(b.fraction * b.weight, 2),
-                 "evidence": b.evidence}
-                for b in buckets
-            ],
-        }
-        import json
-
-        jp = directory / f"{stem}.json"
-        jp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        lines = [f"# {s('report.title', lang)} — {self.learner}", "",
-                 f"**{s('report.total', lang)}: {total:.1f} / 100**", ""]
-        for b in buckets:
-            score = "—" if b.fraction is None else f"{b.fraction * b.weight:.1f}"
-            lines.append(f"## {b.title} ({b.weight} %): {score}")
-            lines += [f"- {e}" for e in b.evidence] + [""]
-        mp = directory / f"{stem}.md"
-        mp.write_text("\n".join(lines), encoding="utf-8")
+        jp, mp = directory / f"{stem}.json", directory / f"{stem}.md"
+        jp.write_text(render(report, "json"), encoding="utf-8")
+        mp.write_text(render(report, "md"), encoding="utf-8")
         return [jp, mp]
 
     # ------------------------------------------------------------------ estimator
@@ -793,16 +814,16 @@ def _display_state(engine_state: str, unlocked: bool, attempts: int) -> str:
 
 
 def _run_real_lab(svc: Services, lab_id: str, solution: bool) -> Iterator[LabEvent]:
-    """Run a lab like `tutor lab run` + `tutor lab check` (tutor.labs.runner.LabRun, then
-    graders.labs.checks.run_checks), translating its events. Imported here: the lab stack
-    (pydantic specs, subprocess plumbing) is not needed before a lab runs."""
+    """Run a lab through the one pipeline (tutor.labs.session: run, probes, checks), as
+    `tutor lab check` does, translating its events. Imported here: the lab stack (pydantic
+    specs, subprocess plumbing) is not needed before a lab runs."""
     import shutil
 
     try:
-        from graders.labs.checks import default_data_dir, run_checks
         from graders.labs.spec import load_lab
-        from tutor.labs.runner import Finished, LabRun, LogLine, Progress, tail
-        from tutor.labs.workspace import prepare_run_dir, workspace_for
+        from tutor.labs.runner import Finished, LogLine, Progress, tail
+        from tutor.labs.session import Checking, LabResult, run_and_check_events
+        from tutor.labs.workspace import workspace_for
         from tutor.paths import workspace_dir
     except Exception as exc:
         raise Unavailable(f"lab runner (tutor/labs): {exc}") from exc
@@ -821,26 +842,42 @@ def _run_real_lab(svc: Services, lab_id: str, solution: bool) -> Iterator[LabEve
 
             raise Unavailable(s("labs.start_first", svc.lang))
         base = source
-    out_dir, run_dir = base / "out", base / ".run"
-    shutil.rmtree(run_dir, ignore_errors=True)
+    out_dir, work = base / "out", base / ".run-work"
+    shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(out_dir, ignore_errors=True)
-    prepare_run_dir(spec, lab_dir, run_dir, solution=solution, source=source)
-    run = LabRun(spec, run_dir, out_dir, data_dir=default_data_dir(spec), seed=0,
-                 log_path=base / "run.log")
-    svc.active_run = run
     final: Any = None
+    result: Any = None
+
+    def started(run: Any) -> None:
+        svc.active_run = run
+
     try:
-        yield LabEvent("log", text="$ " + " ".join(run.command))
-        for ev in run.events():
+        from tutor.labs.session import RequirementsMissing
+
+        events = run_and_check_events(spec, lab_dir, work=work, solution=solution,
+                                      source=source, out_dir=out_dir, log_path=base / "run.log",
+                                      on_start=started)
+        for ev in events:
             if isinstance(ev, Progress):
                 yield LabEvent("progress", ev.step, ev.total, ev.loss)
             elif isinstance(ev, LogLine):
                 yield LabEvent("log", text=ev.text)
             elif isinstance(ev, Finished):
                 final = ev
+                if not ev.ok:
+                    break  # a failed run is shown as an error, not checked here
+                yield LabEvent("log", text=f"log: {ev.log_path}")
+            elif isinstance(ev, Checking):
+                from tutor.app.strings import s
+
+                yield LabEvent("log", text=s("labs.checking", svc.lang))
+            elif isinstance(ev, LabResult):
+                result = ev
+    except RequirementsMissing as exc:
+        raise Unavailable(str(exc)) from None
     finally:
         svc.active_run = None
-    if final is None or not final.ok:
+    if final is None or not final.ok or result is None:
         why = "no result"
         if final is not None:
             why = ("timed out" if final.timed_out else "cancelled" if final.cancelled
@@ -853,11 +890,7 @@ def _run_real_lab(svc: Services, lab_id: str, solution: bool) -> Iterator[LabEve
             why += "\n" + "\n".join(lines[-12:])
         yield LabEvent("error", text=why)
         return
-    from tutor.app.strings import s
-
-    yield LabEvent("log", text=f"log: {final.log_path}")
-    yield LabEvent("log", text=s("labs.checking", svc.lang))
-    results = run_checks(spec, final.out_dir, run_dir, None, 0)
+    results = result.results
     yield LabEvent("done", checks=[
         CheckView(r.id, r.bucket, float(r.points), float(r.max_points), r.status,
                   r.text(svc.lang)) for r in results

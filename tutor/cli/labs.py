@@ -59,6 +59,8 @@ def _register_lab(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     ck.add_argument("--out", metavar="DIR",
                     help="artifact directory (default: out/ in the workspace, emptied first)")
     ck.add_argument("--json", action="store_true", help="print JSON")
+    ck.add_argument("--learner", default=argparse.SUPPRESS,
+                    help="learner whose progress records the result (default: default)")
     ck.set_defaults(handler=_lab_check)
 
 

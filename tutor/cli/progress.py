@@ -251,7 +251,12 @@ def _progress(args: argparse.Namespace) -> int:
     mastery = engine.mastery(learner)
     labs = engine.lab_status(learner)
     pacing = engine.pacing(learner)
-    rubric = engine.rubric_estimate(learner)
+    from tutor.labs.rubric import learner_rubric_for
+
+    found = learner_rubric_for(engine, learner)  # the one formula (graders/rubric/formula.py)
+    rubric = found.to_dict()
+    rubric["concepts"]["mastered"] = len(engine.state(learner).ever_mastered & set(mastery))
+    rubric["concepts"]["total"] = len(mastery)
     levels = engine.level_summary(learner)
     state = engine.state(learner)
     externals = {x: state.externals_met.get(x) for x in engine.placement_targets()}
@@ -304,6 +309,10 @@ def _progress(args: argparse.Namespace) -> int:
     c = rubric["concepts"]
     print(t("progress.rubric", score=_pct(float(c["score"] or 0)), points=c["points"],
             weight=c["weight"], mastered=c.get("mastered"), total=c.get("total")))
+    parts = ", ".join(f"{b.id} {_pct(b.fraction)}" if b.evidence else f"{b.id} -"
+                      for b in found.buckets)
+    print(t("progress.rubric_total", total=f"{found.total:.1f}", parts=parts,
+            graded=found.labs_graded, labs=found.labs_total))
     return 0
 
 

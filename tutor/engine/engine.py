@@ -31,7 +31,7 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from tutor.engine.index import CourseIndex, build_index
 from tutor.engine.state import (
@@ -556,6 +556,30 @@ class Engine:
     def placement_questions(self, external: str) -> list[str]:
         """Question ids of the placement diagnostic for ``external``."""
         return list(self.index.placement_questions.get(external, ()))
+
+    def record_lab_result(
+        self,
+        learner: str,
+        lab_id: str,
+        checks: list[dict[str, Any]],
+        *,
+        passed: bool,
+        score: float,
+        source: str = "cli",
+        extra: dict[str, Any] | None = None,
+    ) -> int:
+        """Record a checked run of the learner's own lab work (any front end: `tutor lab check`,
+        the app, `tutor grade --learner`): a lab run and a grade report with ``checks`` (each
+        ``{id, bucket, points, max_points, status, message}``) and ``score`` in 0..1. ``passed``
+        marks the lab passed for pacing and `tutor progress`. Returns the report's row id;
+        raises ``EngineError`` for a lab the course does not have."""
+        if lab_id not in self.course.labs:
+            raise EngineError(self._t("engine.unknown_lab", id=lab_id))
+        row = self.learner(learner)
+        payload = {"source": source, "checks": checks, **(extra or {})}
+        self.store.add_lab_run(row.id, lab_id, "passed" if passed else "failed", payload)
+        return self.store.add_grade_report(row.id, lab_id, min(1.0, max(0.0, float(score))),
+                                           passed, payload)
 
     def record_placement(
         self, learner: str, external: str, correct: int, total: int, *, pass_fraction: float = 0.6

@@ -13,7 +13,7 @@ from tutor.labs.messages import t
 if TYPE_CHECKING:
     from tutor.curriculum.models import Course
     from tutor.labs.catalogue import LabEntry
-    from tutor.labs.runner import Finished
+    from tutor.labs.session import LabResult
 
 
 def _course_or_none(args: argparse.Namespace) -> Course | None:
@@ -181,31 +181,51 @@ class _Display:
 
 
 LAB_STACK = ("torch", "transformers", "peft", "bitsandbytes", "safetensors")
-"""Packages a lab run needs (the ``labs`` extra); looked up without importing them."""
+"""The whole lab stack (the ``labs`` extra); a lab checks only its own lab.yaml ``requires``."""
 
 
 def missing_packages(packages: tuple[str, ...] | None = None) -> list[str]:
-    """The lab-stack packages (default LAB_STACK) that are not installed."""
+    """The packages (default LAB_STACK) that are not installed (looked up, not imported)."""
     import importlib.util
 
     return [p for p in (LAB_STACK if packages is None else packages)
             if importlib.util.find_spec(p) is None]
 
 
-def _run(args: argparse.Namespace, entry: LabEntry, *, quiet: bool = False
-         ) -> tuple[Finished, Path] | int:
-    """Run the workspace copy (or the solution) with live progress; (final event, run dir)."""
-    from graders.labs.checks import default_data_dir
-    from tutor.labs.runner import LabRun, LogLine, Progress
-    from tutor.labs.workspace import prepare_run_dir, workspace_for
+def _recorder(args: argparse.Namespace, course: Course | None) -> Any:
+    """``record(lab_id, results, passed, payload)`` through Engine.record_lab_result for
+    ``--learner`` (default "default") in the learner DB; None without a course."""
+    if course is None:
+        return None
+
+    def record(lab_id: str, results: list[Any], passed: bool, payload: dict[str, Any]) -> None:
+        from tutor.engine import Engine
+        from tutor.paths import default_db_path
+        from tutor.store import Store
+
+        db = Path(getattr(args, "db", None) or default_db_path())
+        db.parent.mkdir(parents=True, exist_ok=True)
+        engine = Engine(course, Store(db), lang=args.lang)
+        checks = [{"id": r.id, "bucket": r.bucket, "points": r.points, "max_points": r.max_points,
+                   "status": r.status, "message": r.text(args.lang)} for r in results]
+        engine.record_lab_result(str(getattr(args, "learner", None) or "default"), lab_id, checks,
+                                 passed=passed, score=float(payload.get("score", 0.0)),
+                                 source="cli", extra={"run": payload.get("run", {})})
+
+    return record
+
+
+def _run(args: argparse.Namespace, entry: LabEntry, *, quiet: bool = False, check: bool = False,
+         record: Any = None) -> tuple[LabResult, Path] | int:
+    """Run the workspace copy (or the solution) with live progress through the one pipeline
+    (tutor.labs.session.run_and_check); (result, run dir)."""
+    from tutor.labs.runner import Progress
+    from tutor.labs.session import RequirementsMissing, run_and_check
+    from tutor.labs.workspace import workspace_for
     from tutor.paths import workspace_dir
 
     spec, lab_dir = entry.spec, entry.lab_dir
     assert spec is not None and lab_dir is not None
-    missing = missing_packages()
-    if missing:
-        print(t("lab.no_stack", missing=", ".join(missing)), file=sys.stderr)
-        return 1
     if args.solution:
         base = workspace_dir() / ".solution-runs" / entry.id
         source = None
@@ -215,33 +235,34 @@ def _run(args: argparse.Namespace, entry: LabEntry, *, quiet: bool = False
             print(t("lab.not_started", lab=entry.id), file=sys.stderr)
             return 1
         base = source
-    run_dir = base / ".run"  # ours: rebuilt for every run
-    shutil.rmtree(run_dir, ignore_errors=True)
+    shutil.rmtree(base / ".run-work", ignore_errors=True)  # ours: rebuilt for every run
     if getattr(args, "out", None):
         out_dir = Path(args.out)  # the learner's directory: written into, never deleted
     else:
         out_dir = base / "out"
         shutil.rmtree(out_dir, ignore_errors=True)
-    prepare_run_dir(spec, lab_dir, run_dir, solution=args.solution, source=source)
-    run = LabRun(spec, run_dir, out_dir, data_dir=default_data_dir(spec), seed=args.seed,
-                 log_path=base / "run.log")
     what = t("lab.what.solution" if args.solution else "lab.what.workspace")
     err = sys.stderr
     if not quiet:
         print(t("lab.running", lab=entry.id, what=what, out=out_dir, log=base / "run.log"),
               file=err)
     display = _Display(err)
-    final: Finished | None = None
-    for ev in run.events():
-        if isinstance(ev, Progress):
-            if not quiet:
-                display.progress(ev.step, ev.total, ev.loss)
-        elif isinstance(ev, LogLine):
-            continue
-        else:
-            final = ev
+
+    def show(ev: object) -> None:
+        if isinstance(ev, Progress) and not quiet:
+            display.progress(ev.step, ev.total, ev.loss)
+
+    try:
+        res = run_and_check(spec, lab_dir, work=base / ".run-work", solution=args.solution,
+                            source=source, seed=args.seed, out_dir=out_dir,
+                            log_path=base / "run.log", check=check, on_event=show, record=record)
+    except RequirementsMissing as exc:
+        display.end()
+        missing = ", ".join(exc.missing + (["CUDA GPU"] if exc.gpu else []))
+        print(t("lab.no_stack", missing=missing), file=err)
+        return 1
     display.end()
-    assert final is not None
+    final = res.finished
     if final.timed_out:
         print(t("lab.timeout", limit=spec.time_budget_s), file=err)
     elif final.returncode != 0:
@@ -253,7 +274,7 @@ def _run(args: argparse.Namespace, entry: LabEntry, *, quiet: bool = False
         print(t("lab.no_done"), file=err)
     elif not quiet:
         print(t("lab.done", elapsed=final.elapsed_s, out=out_dir), file=err)
-    return final, run_dir
+    return res, res.run_dir
 
 
 def lab_run(args: argparse.Namespace) -> int:
@@ -263,22 +284,24 @@ def lab_run(args: argparse.Namespace) -> int:
     res = _run(args, got[0])
     if isinstance(res, int):
         return res
-    return 0 if res[0].ok else 1
+    return 0 if res[0].finished.ok else 1
 
 
 def lab_check(args: argparse.Namespace) -> int:
-    from graders.labs.checks import run_checks, summarise
+    """Run, probe, check; the learner's own run is recorded (Engine.record_lab_result)."""
+    from graders.labs.checks import summarise
 
     got = _entry(args)
     if isinstance(got, int):
         return got
-    entry = got[0]
+    entry, course = got
     assert entry.spec is not None
-    res = _run(args, entry, quiet=bool(args.json))
+    record = None if args.solution else _recorder(args, course)
+    res = _run(args, entry, quiet=bool(args.json), check=True, record=record)
     if isinstance(res, int):
         return res
-    final, run_dir = res
-    results = run_checks(entry.spec, final.out_dir, run_dir, None, args.seed)
+    lab_res, _ = res
+    final, results = lab_res.finished, lab_res.results
     summary = summarise(results)
     if args.json:
         from tutor.cli.common import print_json
@@ -307,7 +330,7 @@ def dev_check(args: argparse.Namespace) -> int:
 
     course = _course_or_none(args)
     root = _exercises_root(args, course)
-    course_labs = set(course.labs) if course is not None else None
+    course_labs = dict(course.labs) if course is not None else None
     reports = run_dev_check(
         root, only=args.lab, static=args.static, course_labs=course_labs,
         question_ids=set(course.questions) if course is not None else None,

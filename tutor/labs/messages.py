@@ -116,6 +116,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "concept {id!r} is not in the course",
         "zh-TW": "概念 {id!r} 不在課程中",
     },
+    "dev.param_mismatch": {
+        "en": "{file}: {name} = {code} but lab.yaml params.{param} = {yaml}",
+        "zh-TW": "{file}：{name} = {code}，但 lab.yaml 的 params.{param} = {yaml}",
+    },
+    "dev.course_field": {
+        "en": "the course's labs.yaml says {field} = {course}, lab.yaml says {lab}",
+        "zh-TW": "課程的 labs.yaml 寫 {field} = {course}，lab.yaml 寫 {lab}",
+    },
+    "dev.no_exercise": {
+        "en": "{lab}: the course's labs.yaml names exercises/{exercise}, which has no lab.yaml",
+        "zh-TW": "{lab}：課程的 labs.yaml 指向 exercises/{exercise}，但那裡沒有 lab.yaml",
+    },
+    "dev.checker_import": {
+        "en": "checker graders.labs.{checker} cannot be imported: {error}",
+        "zh-TW": "無法匯入評分模組 graders.labs.{checker}：{error}",
+    },
+    "dev.no_check_fn": {
+        "en": "check {check} has no @check function in graders.labs.{checker}",
+        "zh-TW": "檢查 {check} 在 graders.labs.{checker} 中沒有 @check 函式",
+    },
+    "dev.extra_check_fn": {
+        "en": "graders.labs.{checker} has @check({check}) but lab.yaml has no such check",
+        "zh-TW": "graders.labs.{checker} 有 @check({check})，但 lab.yaml 沒有這項檢查",
+    },
     "dev.not_in_course": {
         "en": "lab {lab} is not listed in the course's labs.yaml",
         "zh-TW": "實驗 {lab} 未列在課程的 labs.yaml 中",

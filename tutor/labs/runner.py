@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from graders.labs.launch import launch_argv, rank0_line
 from graders.labs.spec import LabSpec
 
 _PASS_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "USER", "TERM",
@@ -85,7 +86,7 @@ LabEvent = Progress | LogLine | Finished
 
 def parse_line(line: str) -> Progress | LogLine | None:
     """A stdout line as an event; ``None`` for ``{"event": "done"}`` (handled by the caller)."""
-    text = line.rstrip("\n")
+    text = rank0_line(line.rstrip("\n"))
     if text.startswith("{"):
         try:
             obj = json.loads(text)
@@ -133,13 +134,13 @@ class LabRun:
 
     @property
     def command(self) -> list[str]:
-        cmd = [self.python, "-I", self.spec.entry, "--out", str(self.out_dir.resolve()),
-               "--seed", str(self.seed)]
+        """The entry with the lab's ranks and launcher (graders.labs.launch, as the grader)."""
+        args = ["--out", str(self.out_dir.resolve()), "--seed", str(self.seed)]
         if self.data_dir is not None:
-            cmd += ["--data", str(self.data_dir.resolve())]
+            args += ["--data", str(self.data_dir.resolve())]
         if self.heldout is not None:
-            cmd += ["--heldout", str(self.heldout.resolve())]
-        return cmd
+            args += ["--heldout", str(self.heldout.resolve())]
+        return launch_argv(self.spec, self.python, self.spec.entry, args)
 
     @property
     def env(self) -> dict[str, str]:
@@ -148,7 +149,7 @@ class LabRun:
         threads = str(self.spec.cpu_threads)
         env.update({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                     "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-                    "PYTHONUNBUFFERED": "1", "PYTHONHASHSEED": "0",
+                    "PYTHONUNBUFFERED": "1", "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1",
                     "TOKENIZERS_PARALLELISM": "false"})
         env.update(self.extra_env)
         return env

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from graders.labs.spec import LabSpec
+from graders.labs.launch import launcher_files
+from graders.labs.spec import LabSpec, run_files
 
 
 class WorkspaceExists(Exception):
@@ -47,18 +48,20 @@ def start_workspace(spec: LabSpec, lab_dir: Path, *, root: Path | None = None,
 
 
 def _lab_files(spec: LabSpec, lab_dir: Path, *, solution: bool) -> dict[str, Path]:
-    """{relative name: source file} of the starter (or solution) plus the shared files."""
+    """{relative name: source file} of the starter (or solution) plus the shared and common
+    files (exercises/_common, lab.yaml ``common:``)."""
     src_dir = lab_dir / (spec.solution_dir if solution else spec.starter_dir)
     files = {rel: src_dir / rel for rel in spec.starter}
-    files.update({rel: lab_dir / rel for rel in spec.shared})
+    files.update(run_files(spec, lab_dir))
     return files
 
 
 def prepare_run_dir(spec: LabSpec, lab_dir: Path, dest: Path, *, solution: bool = False,
                     source: Path | None = None) -> Path:
     """Fill ``dest`` with exactly what a run may see: the allowed submission files (from the
-    solution, the starter, or ``source`` such as the learner's workspace) plus the shared files,
-    which always come from the lab itself. Returns ``dest``."""
+    solution, the starter, or ``source`` such as the learner's workspace) plus the shared and
+    common files and the rank launcher, which always come from the course itself. Returns
+    ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     if source is not None:
         for rel in spec.submission_files:
@@ -66,11 +69,13 @@ def prepare_run_dir(spec: LabSpec, lab_dir: Path, dest: Path, *, solution: bool 
             if src.is_file() and not src.is_symlink():
                 (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dest / rel)
-        for rel in spec.shared:
+        for rel, src in run_files(spec, lab_dir).items():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(lab_dir / rel, dest / rel)
+            shutil.copyfile(src, dest / rel)
     else:
         for rel, src in _lab_files(spec, lab_dir, solution=solution).items():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest / rel)
+    for rel, src in launcher_files(spec).items():
+        shutil.copyfile(src, dest / rel)
     return dest

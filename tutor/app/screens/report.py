@@ -40,7 +40,7 @@ class ReportScreen(TutorScreen):
         except Unavailable as exc:
             yield Static(self.s("error.unavailable", what=str(exc)), classes="warning")
             return
-        total = sum((b.fraction or 0.0) * b.weight for b in buckets)
+        total = self.svc.report_total()  # the one rubric formula, as `tutor progress`
         self.total = total
         """Weighted total out of 100 (tests read it)."""
         with VerticalScroll(id="report-body"):
