@@ -116,7 +116,7 @@ def test_dev_check_course_and_params_agreement(tmp_path: Path) -> None:
     raw["requires"]["gpu"] = "required"
     raw["concepts"] = ["lora"]
     raw["params"]["r"] = 4  # train.py says LORA_R = 8
-    raw["params"]["seq_len"] = {"cpu": 32, "cuda": 128}  # tiny_model.py says 64
+    raw["params"]["seq_len"] = {"cpu": 32, "cuda": 128}  # peft_run.py says 64
     lab_yaml.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     text = "\n".join(dev_check(ex, static=True, course_labs=labs)[0].problems)
     assert "gpu = optional" in text and "concepts" in text
@@ -147,3 +147,44 @@ def test_lab_check_records_and_progress_shows_passed(
     prog = json.loads(capsys.readouterr().out)
     assert prog["labs"]["lab-1.1"]["passed"] is True
     assert prog["rubric"]["implementation"]["score"] == 1.0
+
+
+def test_dev_new_scaffolds_a_lab_that_dev_check_handles(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`tutor dev new` writes a lab whose starter fails its check and whose solution passes it
+    (the scaffold's checker has to live in graders/labs: it is removed afterwards)."""
+    import subprocess
+    import sys
+
+    import graders.labs
+    from tutor.labs.devcheck import dev_check
+    from tutor.labs.scaffold import ScaffoldError, new_lab
+
+    ex = tmp_path / "exercises"
+    shutil.copytree(ROOT / "exercises" / "_common", ex / "_common")
+    labs_pkg = Path(graders.labs.__file__).resolve().parent
+    made = None
+    try:
+        (tmp_path / "tests").mkdir()
+        made = new_lab("lab-9.87", "sum-demo", exercises=ex, graders_labs=labs_pkg,
+                       tests=tmp_path / "tests")
+        with pytest.raises(ScaffoldError, match="already exists"):
+            new_lab("lab-9.87", "sum-demo", exercises=ex, graders_labs=labs_pkg,
+                    tests=tmp_path / "tests")
+        with pytest.raises(ScaffoldError, match="lab-1.2"):
+            new_lab("lab-x", "a", exercises=ex, graders_labs=labs_pkg, tests=None)
+        assert sorted(p.name for p in made.lab_dir.iterdir()) == [
+            "README.md", "README.zh-TW.md", "lab.yaml", "solution", "starter"]
+        rep = dev_check(ex, only=["lab-9.87"])[0]
+        assert rep.problems == [], rep
+        assert any("0/1" in n for n in rep.notes) and any("1/1" in n for n in rep.notes)
+        assert made.test is not None
+        test = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               str(made.test)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=300)
+        assert test.returncode == 0, test.stdout[-2000:]
+    finally:
+        if made is not None:
+            made.checker.unlink(missing_ok=True)
+            for pyc in (labs_pkg / "__pycache__").glob("lab_9_87.*"):
+                pyc.unlink()

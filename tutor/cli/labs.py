@@ -75,6 +75,12 @@ def _register_dev(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     ck.add_argument("--lab", action="append", metavar="ID", help="only these labs")
     ck.add_argument("--static", action="store_true", help="skip running starters/solutions")
     ck.set_defaults(handler=_dev_check)
+    nw = dev_sub.add_parser("new", parents=parents,
+                            help="scaffold a lab (lab.yaml, READMEs, starter/solution, checker, test)")
+    nw.add_argument("lab_id", metavar="lab-N.M")
+    nw.add_argument("name", metavar="NAME", help="short name: exercises/lab-N.M-NAME")
+    nw.add_argument("--force", action="store_true", help="overwrite the scaffold's files")
+    nw.set_defaults(handler=_dev_new)
 
 
 def _lab_list(args: argparse.Namespace) -> int:
@@ -105,6 +111,12 @@ def _dev_check(args: argparse.Namespace) -> int:
     from tutor.labs.cli import dev_check
 
     return dev_check(args)
+
+
+def _dev_new(args: argparse.Namespace) -> int:
+    from tutor.labs.cli import dev_new
+
+    return dev_new(args)
 
 
 # --------------------------------------------------------------------------------------------

@@ -351,3 +351,25 @@ def dev_check(args: argparse.Namespace) -> int:
     print(t("dev.summary_ok", count=len(reports)))
     return 0
 
+
+
+def dev_new(args: argparse.Namespace) -> int:
+    """`tutor dev new lab-N.M NAME`: write a lab skeleton (tutor/labs/scaffold.py)."""
+    import graders.labs
+    from tutor.labs.scaffold import ScaffoldError, new_lab
+
+    course = _course_or_none(args)
+    root = _exercises_root(args, course)
+    repo_tests = Path(graders.labs.__file__).resolve().parents[2] / "tests"
+    try:
+        made = new_lab(args.lab_id, args.name, exercises=root,
+                       graders_labs=Path(graders.labs.__file__).resolve().parent,
+                       tests=repo_tests if repo_tests.is_dir() else None,
+                       course_lab=course.labs.get(args.lab_id) if course is not None else None,
+                       force=args.force)
+    except ScaffoldError as exc:
+        print(t("dev.new_error", error=str(exc)), file=sys.stderr)
+        return 2
+    print(t("dev.new_done", lab=made.lab_dir, checker=made.checker,
+            test=made.test or "-", id=args.lab_id))
+    return 0

@@ -116,6 +116,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "concept {id!r} is not in the course",
         "zh-TW": "概念 {id!r} 不在課程中",
     },
+    "dev.new_error": {"en": "tutor dev new: {error}", "zh-TW": "tutor dev new：{error}"},
+    "dev.new_done": {
+        "en": "wrote {lab}\n      {checker}\n      {test}\nnext: tutor dev check --lab {id}",
+        "zh-TW": "已寫入 {lab}\n      {checker}\n      {test}\n下一步：tutor dev check --lab {id}",
+    },
     "dev.param_mismatch": {
         "en": "{file}: {name} = {code} but lab.yaml params.{param} = {yaml}",
         "zh-TW": "{file}：{name} = {code}，但 lab.yaml 的 params.{param} = {yaml}",

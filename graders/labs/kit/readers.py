@@ -126,7 +126,10 @@ def _header(raw: bytes, rel: str, max_tensors: int) -> dict[str, Any]:
     if len(raw) < 8:
         raise bad
     (n,) = struct.unpack("<Q", raw[:8])
-    if n > MAX_HEADER_BYTES or 8 + n > len(raw):
+    if n > MAX_HEADER_BYTES:
+        raise ArtifactError(f"{rel}: header larger than {MAX_HEADER_BYTES} bytes (too many tensors)",
+                            f"{rel}：標頭超過 {MAX_HEADER_BYTES} 位元組（張量太多）")
+    if 8 + n > len(raw):
         raise bad
     text = raw[8 : 8 + n].decode("utf-8", "replace")
     if json_shape_ok(text, max_depth=4, max_items=max_tensors * 16 + 64):
