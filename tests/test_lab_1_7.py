@@ -6,21 +6,16 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import pytest
 import yaml
+from preference_lab_helpers import DATA, HELDOUT, common_module, grade, run_lab_checks
 
-from graders.labs.probing import run_local_probes
 from graders.labs.spec import LabSpec, load_lab
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT / "exercises" / "lab-1.7-dpo"
-COMMON = ROOT / "exercises" / "_common"
-DATA = ROOT / "content" / "data" / "preference"
-HELDOUT = ROOT / "graders" / "labs" / "data" / "lab-1.7" / "heldout.jsonl"
 
 SOLUTION_LOSS = (LAB / "solution" / "dpo_loss.py").read_text(encoding="utf-8")
 WRONG_SIGN = SOLUTION_LOSS.replace(
@@ -34,60 +29,13 @@ CALLS_TRL = SOLUTION_LOSS.replace(
     "    import torch.nn.functional as F\n    from trl import DPOTrainer  # noqa: F401\n")
 
 
-def _module(name: str) -> Any:
-    """A file of exercises/_common imported by path (the learner's run does the same)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"_test17_{name}", COMMON / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-class Verdict(NamedTuple):
-    """One check's outcome."""
-
-    status: str
-    message: str
-    details: dict[str, Any]
-
 
 @pytest.fixture(scope="module")
 def spec() -> LabSpec:
     return load_lab(LAB)
 
 
-def _checks(spec: LabSpec, out: Path, sub: Path, tmp: Path, probe: bool = True,
-            only: str | None = None) -> dict[str, Verdict]:
-    """Every check of the lab, in this process through the kit's registry (the grader runs the
-    same functions in a child process); the probes run as plain subprocesses."""
-    import importlib
 
-    from graders.labs.kit import Context, Fail, registered
-
-    runs = (run_local_probes(spec, LAB, sub, tmp / "probes", env={"HF_HUB_OFFLINE": "1"})
-            if probe else None)
-    ctx = Context(spec=spec, out_dir=out, submission_dir=sub, seed=0, lab_dir=LAB, data_dir=DATA,
-                  heldout=HELDOUT, probe_seed=runs.seed if runs else None,
-                  probes_dir=runs.dest if runs else None,
-                  probe_status=dict(runs.status) if runs else {})
-    importlib.import_module("graders.labs.lab_1_7")
-    verdicts: dict[str, Verdict] = {}
-    table = registered("graders.labs.lab_1_7")
-    assert set(table) == {c.id for c in spec.checks}
-    for cid, fn in table.items():
-        if only is not None and cid != only:
-            continue
-        try:
-            details = fn(ctx) or {}
-        except Fail as exc:
-            verdicts[cid] = Verdict("fail", exc.en, exc.details)
-        except Exception as exc:  # noqa: BLE001 - the grader's error, as the worker reports it
-            verdicts[cid] = Verdict("error", f"{type(exc).__name__}: {exc}", {})
-        else:
-            verdicts[cid] = Verdict("pass", str(details.get("message", {}).get("en", "")), details)
-    return verdicts
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -113,7 +61,7 @@ def test_pairs_are_reproducible_bilingual_and_held_out_is_disjoint() -> None:
 
 
 def test_byte_tokenizer_matches_labcommon() -> None:
-    lc, pref = _module("labcommon"), _module("preference")
+    lc, pref = common_module("labcommon"), common_module("preference")
     tok = pref.byte_tokenizer()
     for text in ("Q: What is 3+4?\nA: 7.", "問：請重複這個詞：蘋果\n答：蘋果。"):
         assert tok(text)["input_ids"] == lc.encode(text)
@@ -122,13 +70,9 @@ def test_byte_tokenizer_matches_labcommon() -> None:
 
 
 def test_lab_yaml_profiles_match_the_scripts(spec: LabSpec) -> None:
-    for side in ("starter", "solution"):
-        src = (LAB / side / "train.py").read_text(encoding="utf-8")
-        ns: dict[str, Any] = {}
-        start = src.index("PROFILES: dict")
-        exec(compile(src[start: src.index('"""The tiny model per profile')], "train.py", "exec"),
-             {"Any": Any}, ns)  # our own file, not a submission
-        assert ns["PROFILES"] == spec.params["profiles"], side
+    from tutor.labs.devcheck import param_mismatches
+
+    assert not param_mismatches(spec, LAB)  # PROFILES of the shared run file = params.profiles
     course = yaml.safe_load((ROOT / "curriculum" / "core-training-techniques" / "labs.yaml")
                             .read_text(encoding="utf-8"))
     entry = next(x for x in course["labs"] if x["id"] == "lab-1.7")
@@ -161,7 +105,8 @@ def test_probe_grades_the_learners_loss(spec: LabSpec, tmp_path: Path, source: s
     shutil.copytree(LAB / "solution", sub)
     (sub / "dpo_loss.py").write_text(source, encoding="utf-8")
     (tmp_path / "out").mkdir()
-    res = _checks(spec, tmp_path / "out", sub, tmp_path, only="dpo-loss-probe")["dpo-loss-probe"]
+    res = run_lab_checks(spec, LAB, tmp_path / "out", sub, tmp_path,
+                         only="dpo-loss-probe")["dpo-loss-probe"]
     assert res.status == ("pass" if passes else "fail"), res.message
     if says:
         assert says in res.message
@@ -169,7 +114,8 @@ def test_probe_grades_the_learners_loss(spec: LabSpec, tmp_path: Path, source: s
 
 def test_starter_loss_fails_the_probe(spec: LabSpec, tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
-    res = _checks(spec, tmp_path / "out", LAB / "starter", tmp_path, only="dpo-loss-probe")["dpo-loss-probe"]
+    res = run_lab_checks(spec, LAB, tmp_path / "out", LAB / "starter", tmp_path,
+                         only="dpo-loss-probe")["dpo-loss-probe"]
     assert res.status == "fail" and "NotImplementedError" in res.message
 
 
@@ -181,7 +127,7 @@ def _fake_run(out: Path, spec: LabSpec, claim: dict[str, float] | None = None) -
     metrics computed the way the solution computes them, then ``claim`` written over them."""
     import torch
 
-    lc, pref = _module("labcommon"), _module("preference")
+    lc, pref = common_module("labcommon"), common_module("preference")
     torch.manual_seed(0)
     sft = lc.build_model(spec.params["profiles"]["cpu"], 0)
     pref.save_weights(sft, out / "sft.safetensors")
@@ -214,14 +160,14 @@ def test_honest_metrics_pass_and_inflated_accuracy_is_caught(spec: LabSpec, tmp_
     honest, inflated = tmp_path / "honest", tmp_path / "inflated"
     _fake_run(honest, spec)
     _fake_run(inflated, spec, claim={"reward_accuracy": 0.99})
-    ok = _checks(spec, honest, LAB / "solution", tmp_path / "a", probe=False)
+    ok = run_lab_checks(spec, LAB, honest, LAB / "solution", tmp_path / "a", probe=False)
     assert ok["artifacts"].status == "pass", ok["artifacts"].message
     assert ok["metrics-consistent"].status == "pass", ok["metrics-consistent"].message
     assert ok["likelihood-displacement"].status == "pass", ok["likelihood-displacement"].message
     assert ok["kl-to-reference"].status == "pass", ok["kl-to-reference"].message
     # an untrained "SFT" gains nothing over the untrained model
     assert ok["sft-baseline"].status == "fail"
-    bad = _checks(spec, inflated, LAB / "solution", tmp_path / "b", probe=False)
+    bad = run_lab_checks(spec, LAB, inflated, LAB / "solution", tmp_path / "b", probe=False)
     assert bad["metrics-consistent"].status == "fail"
     assert "dpo.val.reward_accuracy" in bad["metrics-consistent"].message
 
@@ -233,7 +179,7 @@ def test_wrong_beta_direction_claim_and_broken_weights_fail(spec: LabSpec, tmp_p
     m["beta_effect"]["larger_kl_beta"] = 1.0
     (out / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
     (out / "dpo_alt" / "policy.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")
-    res = _checks(spec, out, LAB / "solution", tmp_path, probe=False)
+    res = run_lab_checks(spec, LAB, out, LAB / "solution", tmp_path, probe=False)
     assert res["beta-effect"].status == "fail"
     assert res["artifacts"].status == "fail"
     assert res["metrics-consistent"].status == "pass"  # the rest is still graded
@@ -242,30 +188,14 @@ def test_wrong_beta_direction_claim_and_broken_weights_fail(spec: LabSpec, tmp_p
 # -- the real lab (trains: serial, slow) ----------------------------------------------------------
 
 
-def _grade(src: Path, tmp_path: Path) -> Any:
-    from graders.grade import grade_submission
-
-    sub = tmp_path / src.name
-    shutil.copytree(src, sub)
-    root = Path(tempfile.mkdtemp(prefix="tutor-grading-lab17-"))
-    old = tempfile.tempdir
-    tempfile.tempdir = str(root)
-    try:
-        # generous limit: the reference time budget assumes an idle 2-core machine
-        return grade_submission(sub, "lab-1.7", seed=0, timeout=900)
-    finally:
-        tempfile.tempdir = old
-        shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.mark.serial
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="the sandboxed grader needs Linux")
 def test_solution_full_marks_starter_at_most_ten(tmp_path: Path) -> None:
-    good = _grade(LAB / "solution", tmp_path)
+    good = grade(LAB / "solution", "lab-1.7", tmp_path)
     assert good.status == "graded", good.messages
     assert not [(c.id, c.message) for c in good.checks if c.status in ("fail", "error")]
     assert good.total == 100
-    bad = _grade(LAB / "starter", tmp_path)
+    bad = grade(LAB / "starter", "lab-1.7", tmp_path)
     assert bad.status == "graded", bad.messages
     assert bad.total <= 10

@@ -11,7 +11,8 @@ A lab.yaml lists this file under ``common:`` next to labcommon.py. What is here:
   bytes (DPO) or averaged (ORPO), the same definition the grader uses on its held-out pairs;
 - ``sft``: supervised fine-tuning on the chosen responses (prompt bytes masked out of the loss);
 - ``state_bytes``: the bytes the training holds in model states (weights, gradients, optimizer
-  moments, the frozen reference), counted tensor by tensor.
+  moments, the frozen reference), counted tensor by tensor;
+- ``PROFILES`` (the tiny model of both labs) and ``progress_callback`` for trl's trainers.
 
 Heavy imports (torch, transformers, tokenizers) happen inside the functions that need them.
 """
@@ -27,6 +28,18 @@ VAL_EVERY = 10
 """Pair i with i % 10 == 9 is a validation pair; the others train."""
 EOS_ID = 0
 """Byte 0 ends every response and pads batches (it never occurs in UTF-8 text of the data)."""
+PROFILES: dict[str, dict[str, Any]] = {
+    "cpu": {"vocab_size": 256, "hidden_size": 64, "intermediate_size": 128,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4,
+            "max_position_embeddings": 128, "initializer_range": 0.2,
+            "tie_word_embeddings": False},
+    "cuda": {"vocab_size": 256, "hidden_size": 256, "intermediate_size": 512,
+             "num_hidden_layers": 4, "num_attention_heads": 8, "num_key_value_heads": 8,
+             "max_position_embeddings": 128, "initializer_range": 0.2,
+             "tie_word_embeddings": False},
+}
+"""The tiny model per profile for both labs (their lab.yaml params.profiles hold the same: the
+grader rebuilds it; `tutor dev check` compares them)."""
 
 
 def load_pairs(data_dir: str | Path, name: str = "train.jsonl",
@@ -187,6 +200,20 @@ def preference_stats(chosen: Any, rejected: Any) -> dict[str, float]:
     tensors: log-likelihoods, implicit rewards or log-odds."""
     diff = (chosen - rejected).float()
     return {"accuracy": float((diff > 0).float().mean()), "margin": float(diff.mean())}
+
+
+def progress_callback(offset: int, total: int) -> Any:
+    """A trl/transformers TrainerCallback that reports the logged training loss on stdout as
+    step ``offset + global_step`` of ``total`` (labcommon.progress, next to this file in a run)."""
+    from labcommon import progress
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):  # type: ignore[misc]
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if logs and "loss" in logs:
+                progress(offset + state.global_step, total, float(logs["loss"]))
+
+    return Progress()
 
 
 def save_weights(model: Any, path: str | Path) -> Path:

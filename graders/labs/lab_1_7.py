@@ -17,6 +17,7 @@ from typing import Any
 
 from graders.labs.kit import Context, Fail, Problem, check, fail, number
 from graders.labs.preference_checks import (
+    artifacts_readable,
     done,
     load_weights,
     logps,
@@ -64,21 +65,7 @@ def _rewards(ctx: Context, policy_rel: str, split: str, beta: float) -> dict[str
 
 @check("artifacts")
 def artifacts(ctx: Context) -> dict[str, Any]:
-    problems: list[Problem] = []
-    for rel in ctx.spec.artifacts:
-        try:
-            if rel.endswith(".json"):
-                ctx.json(rel, max_bytes=ctx.max_bytes)
-            elif rel.endswith(".safetensors"):
-                load_weights(ctx, rel)
-            else:
-                ctx.path(rel)
-        except Fail as exc:
-            problems += exc.problems
-    if problems:
-        raise Fail(*problems)
-    return done("all {n} artifacts present and readable", "{n} 個產出檔齊全且可讀取",
-                n=len(ctx.spec.artifacts))
+    return artifacts_readable(ctx)
 
 
 @check("dpo-loss-probe")

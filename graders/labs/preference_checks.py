@@ -136,6 +136,26 @@ def logps(ctx: Context, rel: str | None, split: str, average: bool = False) -> t
     return out
 
 
+def artifacts_readable(ctx: Context) -> dict[str, Any]:
+    """Every artifact of lab.yaml present and readable: JSON parsed, weights loaded into the tiny
+    model (names, shapes, finite values), one Fail with every problem."""
+    problems: list[Problem] = []
+    for rel in ctx.spec.artifacts:
+        try:
+            if rel.endswith(".json"):
+                ctx.json(rel, max_bytes=ctx.max_bytes)
+            elif rel.endswith(".safetensors"):
+                load_weights(ctx, rel)
+            else:
+                ctx.path(rel)
+        except Fail as exc:
+            problems += exc.problems
+    if problems:
+        raise Fail(*problems)
+    return done("all {n} artifacts present and readable", "{n} 個產出檔齊全且可讀取",
+                n=len(ctx.spec.artifacts))
+
+
 def values_match(ctx: Context, claims: list[tuple[str, Any, float, float | None]]) -> None:
     """Each ``(name, claimed, recomputed, tol)``: the claim must be a finite number within ``tol``
     (None: params.value_tolerance, relative plus the same absolute) of the recomputation."""
@@ -157,5 +177,5 @@ def values_match(ctx: Context, claims: list[tuple[str, Any, float, float | None]
         raise Fail(*problems)
 
 
-__all__ = ["Fail", "done", "fail", "load_weights", "logps", "metrics", "pairs", "preference",
+__all__ = ["Fail", "artifacts_readable", "done", "fail", "load_weights", "logps", "metrics", "pairs", "preference",
            "profile", "values_match"]
