@@ -24,6 +24,7 @@ from graders.labs.preference_checks import (
     metrics,
     pairs,
     preference,
+    probe_mismatches,
     values_match,
 )
 
@@ -88,22 +89,7 @@ def dpo_loss_probe(ctx: Context) -> dict[str, Any]:
         "grad_chosen": -beta * torch.sigmoid(-z),   # ∂L/∂pc: a descent step raises log π(y_w|x)
         "grad_rejected": beta * torch.sigmoid(-z),  # ∂L/∂pr: and lowers log π(y_l|x)
     }
-    problems: list[Problem] = []
-    for key, ref in want.items():
-        got = out.get(key)
-        if got is None or tuple(got.shape) != (n,):
-            problems.append(Problem("{key}: expected {n} values, got {shape}",
-                                    "{key}：應有 {n} 個值，得到 {shape}", key=key, n=n,
-                                    shape=None if got is None else list(got.shape)))
-            continue
-        got = got.double()
-        if not bool(torch.isfinite(got).all()):
-            problems.append(Problem("{key} has non-finite values", "{key} 含非有限值", key=key))
-            continue
-        err = float((got - ref).abs().max())
-        if err > 1e-6 * (1.0 + float(ref.abs().max())):
-            problems.append(Problem("{key} differs from the reference by {err:.3g}",
-                                    "{key} 與參考值相差 {err:.3g}", key=key, err=err))
+    problems = probe_mismatches(out, want)
     if problems:
         gc, gr = out.get("grad_chosen"), out.get("grad_rejected")
         if (gc is not None and gr is not None and tuple(gc.shape) == (n,)

@@ -26,6 +26,7 @@ from graders.labs.preference_checks import (
     metrics,
     pairs,
     preference,
+    probe_mismatches,
     values_match,
 )
 
@@ -86,23 +87,7 @@ def orpo_loss_probe(ctx: Context) -> dict[str, Any]:
     assert c.grad is not None and r.grad is not None and nll.grad is not None
     want = {"loss": loss.detach().reshape(1), "log_odds_ratio": ratio.detach(),
             "grad_chosen": c.grad, "grad_rejected": r.grad, "grad_nll": nll.grad.reshape(1)}
-    problems: list[Problem] = []
-    for key, ref in want.items():
-        got = out.get(key)
-        if got is None or tuple(got.shape) != tuple(ref.shape):
-            problems.append(Problem("{key}: expected shape {want}, got {shape}",
-                                    "{key}：形狀應為 {want}，得到 {shape}", key=key,
-                                    want=list(ref.shape),
-                                    shape=None if got is None else list(got.shape)))
-            continue
-        got = got.double()
-        if not bool(torch.isfinite(got).all()):
-            problems.append(Problem("{key} has non-finite values", "{key} 含非有限值", key=key))
-            continue
-        err = float((got - ref).abs().max())
-        if err > 1e-6 * (1.0 + float(ref.abs().max())):
-            problems.append(Problem("{key} differs from the reference by {err:.3g}",
-                                    "{key} 與參考值相差 {err:.3g}", key=key, err=err))
+    problems = probe_mismatches(out, want)
     if problems:
         gc = out.get("grad_chosen")
         if gc is not None and tuple(gc.shape) == (n,) and bool((gc > 0).any()):

@@ -156,6 +156,31 @@ def artifacts_readable(ctx: Context) -> dict[str, Any]:
                 n=len(ctx.spec.artifacts))
 
 
+def probe_mismatches(got: dict[str, Any], want: dict[str, Any]) -> list[Problem]:
+    """A probe's output tensors against the grader's float64 reference, key by key: the shape, finite
+    values, and at most 1e-6 relative (to the reference's largest magnitude, plus 1e-6) apart."""
+    import torch
+
+    problems: list[Problem] = []
+    for key, ref in want.items():
+        t = got.get(key)
+        if t is None or tuple(t.shape) != tuple(ref.shape):
+            problems.append(Problem("{key}: expected shape {want}, got {shape}",
+                                    "{key}：形狀應為 {want}，得到 {shape}", key=key,
+                                    want=list(ref.shape),
+                                    shape=None if t is None else list(t.shape)))
+            continue
+        t = t.double()
+        if not bool(torch.isfinite(t).all()):
+            problems.append(Problem("{key} has non-finite values", "{key} 含非有限值", key=key))
+            continue
+        err = float((t - ref).abs().max())
+        if err > 1e-6 * (1.0 + float(ref.abs().max())):
+            problems.append(Problem("{key} differs from the reference by {err:.3g}",
+                                    "{key} 與參考值相差 {err:.3g}", key=key, err=err))
+    return problems
+
+
 def values_match(ctx: Context, claims: list[tuple[str, Any, float, float | None]]) -> None:
     """Each ``(name, claimed, recomputed, tol)``: the claim must be a finite number within ``tol``
     (None: params.value_tolerance, relative plus the same absolute) of the recomputation."""
@@ -177,5 +202,5 @@ def values_match(ctx: Context, claims: list[tuple[str, Any, float, float | None]
         raise Fail(*problems)
 
 
-__all__ = ["Fail", "artifacts_readable", "done", "fail", "load_weights", "logps", "metrics", "pairs", "preference",
+__all__ = ["Fail", "artifacts_readable", "done", "probe_mismatches", "fail", "load_weights", "logps", "metrics", "pairs", "preference",
            "profile", "values_match"]
