@@ -341,3 +341,21 @@ def test_details_are_json_even_with_nan() -> None:
     r = make_result(c, "fail", "x", {"loss": math.nan, "nested": [math.inf]})
     assert json.loads(json.dumps(r.model_dump(by_alias=True)))["details"] == {
         "loss": "nan", "nested": ["inf"]}
+
+
+def test_hostile_metrics_values_fail_not_crash(tmp_path: Path, spec: LabSpec,
+                                               base_sd: dict[str, Any]) -> None:
+    """Issue 9: a list-valued profile, an integer 10**400 and a NaN count used to crash the
+    checker into grader_error for every check."""
+    write_artifacts(tmp_path, spec, base_sd)
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    m["profile"] = ["cpu", "cuda"]
+    m["seed"] = 10**400
+    m["lora"]["trainable_params"] = 10**400
+    m["lora"]["val_loss_final"] = float("nan")
+    (tmp_path / "metrics.json").write_text(json.dumps(m))
+    v = evaluate(tmp_path, spec, heldout_margin=-100.0)
+    s = status(v)
+    assert "error" not in s.values(), v
+    assert s["metrics-consistent"] == "fail" and s["lora-param-count"] == "pass"
+    json.dumps(v, allow_nan=False)

@@ -91,6 +91,7 @@ BYPASSES = {
 
 def _probe(tmp_path: Path, learner: str, block: str = "fractions,statistics.median,heapq.heappush") -> dict[str, object]:
     sub, folder, out = tmp_path / "sub", tmp_path / "probe", tmp_path / "out"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     for d in (sub, folder):
         d.mkdir()
     (sub / "learner.py").write_text(learner, encoding="utf-8")
@@ -163,3 +164,25 @@ def test_grade_peft_outputs_copied_as_the_hand_layer_lose_that_check(
     assert "peft" in checks["hand-lora-matches-peft"]["message"]
     assert checks["merged-weights"]["status"] == "pass"
     assert report["total"] < 100
+
+
+def test_blocking_a_method_and_failing_closed(tmp_path: Path) -> None:
+    """A dotted attribute of a class can be blocked; a block that cannot hold (a built-in type's
+    method) stops the probe with the bootstrap's exit code instead of running unguarded."""
+    learner = ("from fractions import Fraction\n"
+               "def run():\n    return str(Fraction(1, 3).limit_denominator(2))\n")
+    assert "error" in _probe(tmp_path / "a", learner, block="fractions.Fraction.limit_denominator")
+    sub, folder = tmp_path / "b" / "sub", tmp_path / "b" / "probe"
+    for d in (sub, folder):
+        d.mkdir(parents=True)
+    (sub / "learner.py").write_text("def run():\n    return 1\n", encoding="utf-8")
+    (folder / "probe.py").write_text(PROBE, encoding="utf-8")
+    shutil.copyfile(BOOTSTRAP, folder / "_bootstrap.py")
+    shutil.copyfile(COMMON, folder / "labcommon.py")
+    proc = subprocess.run([sys.executable, "-I", str(folder / "_bootstrap.py"), "--block",
+                           "builtins.int.bit_length", "--probe", str(folder / "probe.py"), "--",
+                           "--submission", str(sub), "--out", str(tmp_path / "out"), "--seed",
+                           "1"], capture_output=True, text=True, timeout=60,
+                          env={"PATH": os.environ.get("PATH", ""), **PROBE_ENV})
+    assert proc.returncode == 97 and "cannot block" in proc.stderr
+    assert not (tmp_path / "out" / "result.json").exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,9 @@ def _crashing(tmp_path: Path, lab: Path) -> Path:
     sub = tmp_path / "crash"
     sub.mkdir()
     text = (lab / "solution" / "train.py").read_text(encoding="utf-8")
-    text = text.replace("    total = torch.tensor", "    if rank == 1:\n        sys.exit(3)\n"
-                        "    total = torch.tensor")
+    text = text.replace("    lc.progress(1, 1)", "    if rank == 1:\n        sys.exit(3)\n"
+                        "    lc.progress(1, 1)")
+    assert "sys.exit(3)" in text
     (sub / "train.py").write_text(text, encoding="utf-8")
     return sub
 
@@ -82,7 +84,7 @@ def test_pipeline_two_ranks_pass_fail_and_crash(tmp_path: Path, launcher: str) -
     spec = load_lab(lab)
     ok = run_and_check(spec, lab, work=tmp_path / "sol", solution=True)
     assert ok.finished.ok, ok.finished.log_path.read_text(encoding="utf-8")[-2000:]
-    assert [r.status for r in ok.results] == ["pass"]
+    assert [r.status for r in ok.results] == ["pass", "pass"], [r.text("en") for r in ok.results]
     for r in (0, 1):  # per-rank artifacts, and the run's copy of the common file
         assert json.loads((tmp_path / "sol" / "out" / f"rank{r}" / "result.json").read_text())["sum"] == 3
     assert (ok.run_dir / "labcommon.py").read_bytes() == (
@@ -92,12 +94,12 @@ def test_pipeline_two_ranks_pass_fail_and_crash(tmp_path: Path, launcher: str) -
     assert list((ok.run_dir / "logs").rglob("*"))  # per-rank log files
 
     starter = run_and_check(spec, lab, work=tmp_path / "st", solution=False)
-    assert [r.status for r in starter.results] == ["fail"]
+    assert [r.status for r in starter.results] == ["fail", "fail"]
 
     crash = run_and_check(spec, lab, work=tmp_path / "cr", source=_crashing(tmp_path, lab))
     assert not crash.finished.ok and crash.finished.returncode != 0
     assert crash.finished.elapsed_s < 60  # rank 0 did not wait out the budget in all_reduce
-    assert [r.status for r in crash.results] == ["fail"]
+    assert [r.status for r in crash.results] == ["fail", "pass"]  # total() itself is right
     assert _processes_in(tmp_path) == []
 
 
@@ -108,10 +110,47 @@ def test_tutor_grade_two_ranks(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert report["status"] == "graded", report
     checks = {c["id"]: c for c in report["checks"]}
     assert checks["ranks-agree"]["status"] == "pass", checks["ranks-agree"]
+    assert checks["total-by-hand"]["status"] == "pass", checks["total-by-hand"]
 
     assert main(["grade", str(_crashing(tmp_path, lab)), "--lab", str(lab)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "graded"
     checks = {c["id"]: c for c in report["checks"]}
     assert checks["ranks-agree"]["status"] == "fail"
+    assert _processes_in(tmp_path) == []
+
+
+def test_rank_probe_blocks_all_reduce(tmp_path: Path) -> None:
+    """A total() that calls dist.all_reduce passes the run but fails the 2-rank probe."""
+    lab = _lab(tmp_path)
+    spec = load_lab(lab)
+    sub = tmp_path / "shortcut"
+    sub.mkdir()
+    text = (lab / "solution" / "train.py").read_text(encoding="utf-8")
+    start = text.index("    rank, world = dist.get_rank()")
+    end = text.index("def main()")
+    text = text[:start] + ("    t = torch.tensor([float(value)])\n    dist.all_reduce(t)\n"
+                           "    return float(t)\n\n\n") + text[end:]
+    (sub / "train.py").write_text(text, encoding="utf-8")
+    res = run_and_check(spec, lab, work=tmp_path / "w", source=sub)
+    by = {r.id: r for r in res.results}
+    assert by["ranks-agree"].status == "pass"
+    assert by["total-by-hand"].status == "fail"
+    assert "all_reduce" in by["total-by-hand"].text("en")
+
+
+@pytest.mark.parametrize("launcher", ["torchrun", "spawn"])
+def test_wall_limit_kills_every_rank(tmp_path: Path, launcher: str) -> None:
+    """Rank 1 hangs: the runner's time limit ends the run and no rank is left behind."""
+    lab = _lab(tmp_path, launcher)
+    spec = load_lab(lab)
+    sub = tmp_path / "hang"
+    sub.mkdir()
+    text = (lab / "solution" / "train.py").read_text(encoding="utf-8")
+    text = text.replace("    lc.progress(1, 1)", "    if rank == 1:\n        import time\n"
+                        "        time.sleep(600)\n    lc.progress(1, 1)")
+    (sub / "train.py").write_text(text, encoding="utf-8")
+    res = run_and_check(spec, lab, work=tmp_path / "w", source=sub, check=False, timeout_s=25)
+    assert res.finished.timed_out
+    time.sleep(1)
     assert _processes_in(tmp_path) == []

@@ -298,7 +298,6 @@ def test_progress_display_tty_and_plain() -> None:
 def test_missing_lab_stack_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     """lab.yaml ``requires`` is checked before a run; the message names the pip extra."""
-    import tutor.labs.cli as labs_cli
     from tutor.cli import main
     from tutor.labs.session import RequirementsMissing, missing_requirements, run_and_check
 
@@ -316,4 +315,3 @@ def test_missing_lab_stack_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert main(["lab", "run", "lab-1.1", "--solution"]) == 1
     err = capsys.readouterr().err
     assert "no_such_package_xyz" in err and 'pip install -e ".[labs]"' in err
-    assert labs_cli.missing_packages(("torch",)) == []

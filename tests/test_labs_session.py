@@ -81,17 +81,19 @@ def test_three_front_ends_agree_on_one_database(tmp_path: Path,
     app_total = svc.report_total()
     app_buckets = {b.bucket_id: b.fraction for b in svc.report("en")}
 
-    mastery = Engine(course, Store(db)).mastery("ann")
     rows = Store(db).grade_reports(Engine(course, Store(db)).learner("ann").id)
     ref = learner_rubric({b.id: b.weight for b in course.meta.rubric.buckets},
-                         concept_fraction=sum(m.p_known for m in mastery.values()) / len(mastery),
+                         concept_fraction=None,  # ann answered nothing: no evidence
                          reports=[LabReport(r.lab_id, r.score, tuple(r.payload["checks"]), i)
                                   for i, r in enumerate(rows)],
                          course_labs=list(course.labs))
     assert cli["total"] == app_total == ref.total
     for b in ref.buckets:
-        assert cli[b.id]["score"] == (round(b.fraction, 4) if b.evidence else None)
+        assert cli[b.id]["evidence"] == b.evidence
+        if b.id != "concepts":  # the concepts score is shown (the prior) but not counted
+            assert cli[b.id]["score"] == (round(b.fraction, 4) if b.evidence else None)
         assert app_buckets[b.id] == (pytest.approx(b.fraction) if b.evidence else None)
+    assert cli["concepts"]["evidence"] is False and cli["concepts"]["score"] > 0
     assert cli["implementation"]["score"] == 1.0 and cli["labs_graded"] == 1
 
     paths = svc.export_report("en", tmp_path / "export")  # through graders.rubric's writers

@@ -2,8 +2,9 @@
 
 ``run_checks`` runs in the grader's process after every process of the submission is dead. The lab's
 checker module (``graders.labs.<spec.checker>``) recomputes every number from the artifacts
-(safetensors and JSON only; nothing submitted is imported, executed or unpickled) and cross-checks
-what the submission reports. A check that cannot pass because of the submission is a ``fail``; a
+(safetensors and JSON only; nothing submitted is imported, executed or unpickled here: the
+learner's own functions run only in probes, inside the sandbox) and cross-checks what the
+submission reports. A check that cannot pass because of the submission is a ``fail``; a
 check that could not be evaluated because the grader itself broke is an ``error``.
 """
 

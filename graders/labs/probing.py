@@ -106,6 +106,18 @@ def argv(spec: LabSpec, probe: ProbeSpec, folder: str, seed: int, python: str) -
     return cmd
 
 
+BOOTSTRAP_FAILED = 97
+"""_bootstrap.py's exit code when it cannot install the blocks."""
+
+
+def _bootstrap_ok(probe: ProbeSpec, returncode: int | None, stderr: str) -> None:
+    """Raise when the bootstrap could not install the blocks: the grader's error (fail closed),
+    never a score for a probe that ran without them."""
+    if returncode == BOOTSTRAP_FAILED and "probe bootstrap:" in stderr:
+        line = next((ln for ln in stderr.splitlines() if "probe bootstrap:" in ln), "")
+        raise RuntimeError(f"probe {probe.id}: {line.strip()[:300]}")
+
+
 def _stage(files: dict[str, Path], dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for name, src in files.items():
@@ -131,6 +143,7 @@ def run_sandboxed_probes(spec: LabSpec, lab_dir: Path, submission: Path, dest: P
         res = run_sandboxed(argv(spec, probe, folder, runs.seed, sys.executable), workdir,
                             limits=lim, env={**env, **PROBE_ENV},
                             readonly_inputs={folder: staging}, hide=hide)
+        _bootstrap_ok(probe, res.returncode, res.stderr)
         out = workdir / "probe-out" / probe.id
         if out.is_dir() and not out.is_symlink():
             snapshot_tree(out, dest / probe.id)
@@ -168,6 +181,7 @@ def run_local_probes(spec: LabSpec, lab_dir: Path, submission: Path, dest: Path,
             if timed_out:
                 _, stderr = proc.communicate()
             rc: int | None = None if timed_out else proc.returncode
+            _bootstrap_ok(probe, rc, stderr)
             out = workdir / "probe-out" / probe.id
             if out.is_dir() and not out.is_symlink():
                 shutil.copytree(out, dest / probe.id, symlinks=True, dirs_exist_ok=True)

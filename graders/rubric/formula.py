@@ -7,8 +7,8 @@ learner across the course: ``learner_rubric``). The rule:
 1. a bucket's fraction = points earned / points available over its evidence;
 2. a bucket without evidence is left out, and the total is renormalised over the buckets with
    evidence: total = 100 · Σ w_b·f_b / Σ w_b (b with evidence);
-3. for a learner: concepts = mean P(known) over the course's concepts (the engine's estimate:
-   the prior before any answer; no evidence only for a course without concepts); implementation / analysis / innovation = the checks of each lab's best grade
+3. for a learner: concepts = mean P(known) over the course's concepts (the engine's estimate),
+   evidence once any answer was recorded (the prior alone is no evidence); implementation / analysis / innovation = the checks of each lab's best grade
    report (highest score, the latest on a tie) pooled by bucket; labs never checked add nothing
    (no evidence, not zeros) and ``labs_graded`` / ``labs_total`` say how much of the course that
    covers.
@@ -67,6 +67,8 @@ class LearnerRubric:
     """Labs of the course with a grade report."""
     labs_total: int
     """Labs of the course."""
+    concept_mean: float | None = None
+    """Mean P(known), also before it counts as evidence (shown, not scored)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``{<bucket id>: {weight, evidence, score 0..1 | None, points | None},
@@ -76,6 +78,8 @@ class LearnerRubric:
                    "score": round(b.fraction, 4) if b.evidence else None,
                    "points": round(b.fraction * b.weight, 2) if b.evidence else None}
             for b in self.buckets}
+        if "concepts" in out and self.concept_mean is not None:
+            out["concepts"]["score"] = round(self.concept_mean, 4)  # shown; counted with evidence
         out.update({"total": self.total, "labs_graded": self.labs_graded,
                     "labs_total": self.labs_total})
         return out
@@ -86,8 +90,10 @@ def _number(v: Any) -> float:
 
 
 def learner_rubric(weights: Mapping[str, float], *, concept_fraction: float | None,
-                   reports: Iterable[LabReport], course_labs: Iterable[str]) -> LearnerRubric:
-    """Rule 3 for one learner; ``concept_fraction`` None = no concept evidence."""
+                   reports: Iterable[LabReport], course_labs: Iterable[str],
+                   concept_mean: float | None = None) -> LearnerRubric:
+    """Rule 3 for one learner; ``concept_fraction`` None = no concept evidence (no answer yet);
+    ``concept_mean`` is the mean P(known) to show either way."""
     labs = list(course_labs)
     best = {k: v for k, v in best_reports(reports).items() if k in labs}
     buckets: list[BucketScore] = []
@@ -107,4 +113,5 @@ def learner_rubric(weights: Mapping[str, float], *, concept_fraction: float | No
         buckets.append(BucketScore(id=bid, weight=float(weights[bid]), points=round(got, 6),
                                    max_points=round(avail, 6), evidence=avail > 0))
     return LearnerRubric(total=weighted_total(buckets), buckets=tuple(buckets),
-                         labs_graded=len(best), labs_total=len(labs))
+                         labs_graded=len(best), labs_total=len(labs),
+                         concept_mean=concept_fraction if concept_mean is None else concept_mean)

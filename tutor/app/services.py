@@ -680,9 +680,10 @@ class Services:
                                      len(reports)))
         weights: dict[str, float] = {str(b.id): float(b.weight)
                                      for b in self.course.meta.rubric.buckets}
-        fraction = (sum(v.p_known for v in mastery.values()) / len(mastery)) if mastery else None
+        mean = (sum(v.p_known for v in mastery.values()) / len(mastery)) if mastery else None
+        fraction = mean if any(v.attempts for v in mastery.values()) else None
         return learner_rubric(weights, concept_fraction=fraction, reports=reports,
-                              course_labs=list(self.course.labs))
+                              course_labs=list(self.course.labs), concept_mean=mean)
 
     def report_total(self) -> float:
         """The rubric total, 0..100 (the same number as `tutor progress`)."""

@@ -112,6 +112,11 @@ HELP_ZH: dict[str, str] = {
     "copy a lab's starter files": "複製實驗的起始檔",
     "run your workspace copy of a lab": "執行你工作區中的實驗",
     "run a lab and check its artifacts": "執行實驗並檢查其產出",
+    "learner whose progress records the result (default: default)": "記錄結果的學習者進度（預設：default）",
+    "scaffold a lab (lab.yaml, READMEs, starter/solution, checker, test)":
+        "建立實驗骨架（lab.yaml、中英文 README、starter/solution、評分模組、測試）",
+    "short name: exercises/lab-N.M-NAME": "簡短名稱：exercises/lab-N.M-NAME",
+    "overwrite the scaffold's files": "覆寫骨架產生的檔案",
     "learner whose lock states are shown (default: default)": "顯示此學習者的解鎖狀態（預設：default）",
     "overwrite existing work": "覆寫既有的作業",
     "run the reference solution": "執行參考解答",

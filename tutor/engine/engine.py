@@ -569,7 +569,7 @@ class Engine:
         extra: dict[str, Any] | None = None,
     ) -> int:
         """Record a checked run of the learner's own lab work (any front end: `tutor lab check`,
-        the app, `tutor grade --learner`): a lab run and a grade report with ``checks`` (each
+        the app's Labs screen): a lab run and a grade report with ``checks`` (each
         ``{id, bucket, points, max_points, status, message}``) and ``score`` in 0..1. ``passed``
         marks the lab passed for pacing and `tutor progress`. Returns the report's row id;
         raises ``EngineError`` for a lab the course does not have."""

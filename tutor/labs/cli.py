@@ -180,18 +180,6 @@ class _Display:
             self.stream.flush()
 
 
-LAB_STACK = ("torch", "transformers", "peft", "bitsandbytes", "safetensors")
-"""The whole lab stack (the ``labs`` extra); a lab checks only its own lab.yaml ``requires``."""
-
-
-def missing_packages(packages: tuple[str, ...] | None = None) -> list[str]:
-    """The packages (default LAB_STACK) that are not installed (looked up, not imported)."""
-    import importlib.util
-
-    return [p for p in (LAB_STACK if packages is None else packages)
-            if importlib.util.find_spec(p) is None]
-
-
 def _recorder(args: argparse.Namespace, course: Course | None) -> Any:
     """``record(lab_id, results, passed, payload)`` through Engine.record_lab_result for
     ``--learner`` (default "default") in the learner DB; None without a course."""

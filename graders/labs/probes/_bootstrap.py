@@ -32,6 +32,8 @@ import runpy
 import sys
 from typing import Any
 
+BOOTSTRAP_FAILED = 97
+"""Exit code when the blocks cannot be installed (a grader error, never the learner's fail)."""
 BLOCKED_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
                   "os.fork", "os.forkpty", "pty.spawn")
 """Audit events that start a process (a new interpreter would have none of these hooks)."""
@@ -86,13 +88,28 @@ def _stub(name: str) -> Any:
     return blocked
 
 
+def _owner(dotted: str) -> tuple[Any, str]:
+    """(the object holding the last name, that name): the longest importable module prefix,
+    then attributes (``torch.distributed.all_reduce``, ``trl.DPOTrainer.dpo_loss``)."""
+    parts = dotted.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for name in parts[i:-1]:
+            obj = getattr(obj, name)
+        return obj, parts[-1]
+    raise ImportError(f"cannot resolve {dotted}")
+
+
 def _block_attribute(dotted: str) -> tuple[str, Any, list[tuple[Any, str]]]:
     """Replace ``dotted`` (and every module attribute bound to the same object) by a stub."""
-    mod_name, attr = dotted.rsplit(".", 1)
-    module = importlib.import_module(mod_name)
-    original = getattr(module, attr)
+    owner, attr = _owner(dotted)
+    original = getattr(owner, attr)
     stub = _stub(dotted)
-    places: list[tuple[Any, str]] = []
+    setattr(owner, attr, stub)  # TypeError for a built-in type: the caller fails closed
+    places: list[tuple[Any, str]] = [(owner, attr)]
     for m in list(sys.modules.values()):
         d = getattr(m, "__dict__", None)
         if not isinstance(d, dict):
@@ -173,7 +190,13 @@ def main() -> None:
     sys.path.insert(0, here)
     import labcommon  # noqa: F401 - the grader's copy, cached before the learner's dir is on the path
 
-    modules, stubs = install(opts.block)
+    try:
+        modules, stubs = install(opts.block)
+    except Exception as exc:  # noqa: BLE001 - a lab.yaml block that cannot hold: the grader's fault
+        print(f"probe bootstrap: cannot block {opts.block}: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(BOOTSTRAP_FAILED)
     sys.argv = [opts.probe, *probe_args]
     code = 0
     try:
