@@ -123,6 +123,9 @@ def test_honest_table_passes_and_false_claims_are_caught(spec: LabSpec, tmp_path
     ok = run_lab_checks(spec, LAB, honest, LAB / "solution", tmp_path / "a", probe=False)
     for cid in ("artifacts", "metrics-consistent", "compare-table"):
         assert ok[cid].status == "pass", (cid, ok[cid].message)
+    # nudged copies of the untrained model: honest, but no preference was learnt
+    assert ok["orpo-beats-base"].status == "fail"
+    assert "mean log odds ratio" in ok["orpo-beats-base"].message
     bad = tmp_path / "bad"
     _fake_run(bad, spec, table={"orpo": {"val_accuracy": 0.99},
                                 "sft_dpo": {"state_bytes": 1, "wall_s": 100.0}})

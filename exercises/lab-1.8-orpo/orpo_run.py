@@ -31,8 +31,9 @@ from typing import Any
 import labcommon as lc
 import preference as pref
 
-LAMBDA = 0.5
-"""ORPO's λ, the weight of the odds-ratio term (trl calls it ``beta``)."""
+LAMBDA = 1.0
+"""ORPO's λ, the weight of the odds-ratio term (trl calls it ``beta``). Seeds 0-3 with 120 steps:
+λ = 1.0 ranked 57-60 % of the held-out pairs right, λ = 0.5 as few as 55 %."""
 ORPO_STEPS = 120
 """ORPO steps: the same number of optimizer steps as SFT_STEPS + DPO_STEPS."""
 BATCH = 8
