@@ -72,6 +72,8 @@ def test_launch_lines() -> None:
     assert "--nproc-per-node" in argv and argv[argv.index("--nproc-per-node") + 1] == "2"
     assert argv[-3:] == ["train.py", "--out", "out"]
     assert launch_argv(spec, "py", "train.py", [], ranks=1) == ["py", "-I", "train.py"]
+    ds = spec.model_copy(update={"launcher": "deepspeed"})  # torchrun's line on CPU (docs/labs.md)
+    assert launch_argv(ds, "py", "train.py", []) == launch_argv(spec, "py", "train.py", [])
     spawn = spec.model_copy(update={"launcher": "spawn"})
     assert launch_argv(spawn, "py", "t.py", [])[2:5] == ["_lab_ranks.py", "--nproc", "2"]
     assert rank0_line('[default0]:{"event": "done"}') == '{"event": "done"}'

@@ -201,7 +201,7 @@ def test_cli_lab_start_list_and_static_dev_check(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("TUTOR_WORKSPACE", str(ws))
     assert main(["lab", "start", "lab-1.1"]) == 0
     assert sorted(p.name for p in (ws / "lab-1.1").iterdir()) == [
-        "answers.yaml", "design.yaml", "labcommon.py", "lora_layer.py", "tiny_model.py", "train.py"]
+        "answers.yaml", "design.yaml", "labcommon.py", "lora_layer.py", "peft_run.py", "train.py"]
     (ws / "lab-1.1" / "train.py").write_text("mine\n", encoding="utf-8")
     assert main(["lab", "start", "lab-1.1"]) == 1
     assert (ws / "lab-1.1" / "train.py").read_text(encoding="utf-8") == "mine\n"

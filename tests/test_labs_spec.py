@@ -167,3 +167,25 @@ def test_orphans_and_missing_files(tmp_path: Path) -> None:
 def test_spec_model_rejects_without_yaml() -> None:
     spec = LabSpec.model_validate(_minimal(env={}))
     assert spec.env == {"HF_HUB_OFFLINE": "1"}
+
+
+def test_new_lab_yaml_keys_are_validated(tmp_path: Path) -> None:
+    """ranks need a launcher; probe ids are unique; block names and packages are checked."""
+    base = _minimal()
+    for i, (extra, why) in enumerate((({"ranks": 2}, "launcher"),
+                       ({"ranks": 2, "launcher": "mpirun"}, "launcher"),
+                       ({"probes": [{"id": "p", "script": "probes/x.py"},
+                                    {"id": "p", "script": "probes/y.py"}]}, "duplicate probe"),
+                       ({"probes": [{"id": "p", "script": "probes/x.sh"}]}, ".py"),
+                       ({"probes": [{"id": "p", "script": "probes/x.py", "block": ["a b"]}]},
+                        "dotted"),
+                       ({"requires": {"packages": ["torch; rm -rf"]}}, "module name"),
+                       ({"common": ["../x.py"]}, "safe relative"))):
+        lab = _write_lab(tmp_path / str(i), {**base, **extra})
+        with pytest.raises(LabSpecError, match=why):
+            load_lab(lab)
+    lab = _write_lab(tmp_path / "ok", {**base, "ranks": 2, "launcher": "spawn",
+                                       "common": ["labcommon.py"],
+                                       "requires": {"packages": ["torch"], "gpu": "optional"}})
+    spec = load_lab(lab)
+    assert spec.ranks == 2 and spec.gpu_need == "optional" and spec.common == ["labcommon.py"]

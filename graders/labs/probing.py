@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from graders.labs.launch import RANKS_SOURCE, launch_argv
-from graders.labs.spec import LabSpec, ProbeSpec, common_dir, run_files
+from graders.labs.spec import LabSpec, ProbeSpec, common_dir, copy_run_files
 
 PROBES_DIR = Path(__file__).resolve().parent / "probes"
 """The grader's probe scripts (lab.yaml ``probes[].script`` is relative to graders/labs/)."""
@@ -79,15 +79,7 @@ def prepare(spec: LabSpec, lab_dir: Path, submission: Path, workdir: Path,
             probe: ProbeSpec) -> tuple[str, dict[str, Path]]:
     """Fill ``workdir`` with the submitted files and the run files; return (the grader folder's
     name, ``{name: source}`` of the grader folder) for the caller to install read-only."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    for rel in spec.submission_files:
-        src = submission / rel
-        if src.is_file() and not src.is_symlink():
-            (workdir / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, workdir / rel)
-    for rel, src in run_files(spec, lab_dir).items():
-        (workdir / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, workdir / rel)
+    copy_run_files(spec, lab_dir, submission, workdir)
     folder = f"_probe_{secrets.token_hex(6)}"  # unpredictable: nothing can be waiting there
     files = {"_bootstrap.py": BOOTSTRAP, Path(probe.script).name: script_path(probe),
              "labcommon.py": _grader_labcommon(lab_dir)}

@@ -339,6 +339,23 @@ def run_files(spec: LabSpec, lab_dir: Path | str) -> dict[str, Path]:
     return files
 
 
+def copy_run_files(spec: LabSpec, lab_dir: Path | str, submission: Path, dest: Path) -> Path:
+    """Fill ``dest`` with the allowed files of ``submission`` (regular files, no links) and the
+    course's shared + common files (which always win over a submitted copy). Returns ``dest``."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel in spec.submission_files:
+        src = submission / rel
+        if src.is_file() and not src.is_symlink():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest / rel)
+    for rel, src in run_files(spec, lab_dir).items():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest / rel)
+    return dest
+
+
 def orphan_files(lab_dir: Path | str, spec: LabSpec) -> list[str]:
     """Files in the lab dir that lab.yaml does not reference (nor README / lab.yaml itself),
     plus referenced files that are missing (reported as ``missing: <path>``)."""

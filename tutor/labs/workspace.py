@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from graders.labs.launch import launcher_files
-from graders.labs.spec import LabSpec, run_files
+from graders.labs.spec import LabSpec, copy_run_files, run_files
 
 
 class WorkspaceExists(Exception):
@@ -64,14 +64,7 @@ def prepare_run_dir(spec: LabSpec, lab_dir: Path, dest: Path, *, solution: bool 
     ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     if source is not None:
-        for rel in spec.submission_files:
-            src = source / rel
-            if src.is_file() and not src.is_symlink():
-                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dest / rel)
-        for rel, src in run_files(spec, lab_dir).items():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest / rel)
+        copy_run_files(spec, lab_dir, source, dest)
     else:
         for rel, src in _lab_files(spec, lab_dir, solution=solution).items():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
