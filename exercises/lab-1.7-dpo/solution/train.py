@@ -1,0 +1,37 @@
+"""Lab-1.7, your part of the run: trl's DPO configuration (the loss is in dpo_loss.py).
+
+Run:  python -I train.py --out OUTDIR --data DATADIR --seed 0   (dpo_run.py does the rest)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # python -I drops the script dir
+
+import dpo_run  # noqa: E402 - shared: SFT, the DPO runs and the evaluation, calling your parts
+from dpo_run import DPO_BATCH, DPO_LR  # noqa: E402
+
+
+def make_dpo_config(output_dir: Path, beta: float, steps: int, seed: int) -> Any:
+    """trl's DPOConfig: the sigmoid (DPO) loss with ``beta``, ``steps`` optimizer steps of
+    DPO_BATCH pairs at a constant learning rate DPO_LR, no checkpoints, no logging integrations,
+    no progress bar, sequences up to 128 bytes, on the GPU only when there is one."""
+    import torch
+    from trl import DPOConfig
+
+    return DPOConfig(
+        output_dir=str(output_dir), beta=beta, loss_type=["sigmoid"], max_steps=steps,
+        per_device_train_batch_size=DPO_BATCH, learning_rate=DPO_LR,
+        lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, seed=seed,
+        max_length=128, save_strategy="no", report_to="none", logging_steps=5,
+        disable_tqdm=True, dataloader_num_workers=0, use_cpu=not torch.cuda.is_available(),
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(dpo_run.main(sys.modules[__name__]))
