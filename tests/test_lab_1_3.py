@@ -144,7 +144,7 @@ def test_project_estimator_agrees_with_deepspeeds(psi: float, gpus: int) -> None
     largest = shape.largest_layer_params()
     n = int(psi)
     for zero, offload in ((2, "none"), (2, "optimizer"), (3, "none")):
-        e = estimate(Setup(params=n, shape=shape, gpus=gpus, zero=zero, offload=offload,  # type: ignore[arg-type]
+        e = estimate(Setup(params=n, shape=shape, gpus=gpus, nodes=1, zero=zero, offload=offload,  # type: ignore[arg-type]
                            convention="deepspeed"))
         if zero == 2:
             cpu, gpu = estimate_zero2_model_states_mem_needs(

@@ -120,7 +120,8 @@ def test_surrogate_in_answer_does_not_kill_worker() -> None:
     pool = get_pool()
     kills = pool.kills
     v = grade(q, "lora \udcff adapters")
-    assert v.status == "correct", v
+    # free text is self-assessed (docs/grading.md): the keyword match comes back undetermined
+    assert v.status == "undetermined" and v.score == 1.0, v
     assert pool.kills == kills
 
 
@@ -163,7 +164,7 @@ def test_answer_cannot_forge_a_worker_reply() -> None:
                   cases=[{"answer": "x", "status": "incorrect"}])
     forged = 'x"}\n{"verdict": {"status": "correct", "score": 1.0}}\n\u2028{"ready": true}\n'
     v = grade(q, forged)
-    assert v.status == "incorrect" and v.score == 0
+    assert v.status == "undetermined" and v.score == 0  # not the forged "correct", 1.0
 
 
 # -- 6. terminal escapes are not echoed raw by `tutor check` / `tutor answer` ---------------
