@@ -281,9 +281,11 @@ def test_a_crashing_rank_fails_cleanly(tmp_path: Path) -> None:
     shutil.copytree(LAB / "solution", sub)
     train = sub / "train.py"
     text = train.read_text(encoding="utf-8")
-    text = text.replace("    rank, world = init_distributed()\n",
-                        "    rank, world = init_distributed()\n"
-                        "    if rank == 1:\n        raise RuntimeError('rank 1 crashed')\n")
+    # init_distributed (the learner's part; ddp_run.py calls it first) returns on rank 0, dies on rank 1
+    anchor = "    return dist.get_rank(), dist.get_world_size()\n"
+    assert anchor in text
+    text = text.replace(anchor, "    if dist.get_rank() == 1:\n        raise RuntimeError('rank 1 crashed')\n"
+                        + anchor)
     train.write_text(text, encoding="utf-8")
     work = tmp_path / "work"
     res = run_and_check(load_lab(LAB), LAB, work=work, source=sub)

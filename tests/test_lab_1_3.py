@@ -176,12 +176,14 @@ def test_a_crashing_rank_fails_cleanly(tmp_path: Path) -> None:
     sub = tmp_path / "crash"
     shutil.copytree(LAB / "solution", sub)
     train = sub / "train.py"
-    anchor = "    rank, world, _ = lc.dist_env()\n    train_ids"
+    # held_after_backward (the learner's part) runs after the rendezvous and deepspeed.initialize
+    anchor = "    model, opt = engine.module, engine.optimizer\n"
     text = train.read_text(encoding="utf-8")
     assert anchor in text
-    train.write_text(text.replace(anchor, "    rank, world, _ = lc.dist_env()\n"
-                                  "    if rank == 1:\n        raise RuntimeError('rank 1 crashed')\n"
-                                  "    train_ids"), encoding="utf-8")
+    train.write_text(text.replace(anchor, "    import torch.distributed\n"
+                                  "    if torch.distributed.get_rank() == 1:\n"
+                                  "        raise RuntimeError('rank 1 crashed')\n" + anchor),
+                     encoding="utf-8")
     work = tmp_path / "work"
     res = run_and_check(load_lab(LAB), LAB, work=work, source=sub)
     assert res.finished.returncode != 0 and not res.finished.done

@@ -1,15 +1,12 @@
 """Your ring all-reduce: reduce-scatter, then all-gather, with point-to-point send/recv only.
 
-Patarasuk & Yuan 2009 ("Bandwidth optimal all-reduce algorithms for clusters of workstations") and
-Thakur et al. 2005 ("Optimization of collective communication operations in MPICH"): the buffer is
-cut into p chunks; in p - 1 reduce-scatter steps every rank sends one chunk to its right neighbour
-and adds the chunk it receives from its left one, after which rank r holds the complete sum of
-chunk (r + 1) mod p; p - 1 all-gather steps then pass the finished chunks round the ring. Each rank
-sends 2(p - 1) chunks of M/p bytes: 2(p - 1)/p · M in total, nearly independent of p.
-
-The grader imports this module and calls ``ring_all_reduce`` itself, on tensors of awkward sizes
-(not divisible by the world size, one element, empty), with ``dist.all_reduce`` and the other
-collectives made unavailable, and counts the bytes each rank sends.
+The reference solution (Patarasuk & Yuan 2009; Thakur et al. 2005): after the p - 1
+reduce-scatter steps rank r owns the finished sum of chunk (r + 1) mod p, and the p - 1 all-gather
+steps hand the finished chunks on, so every rank sends 2(p - 1)/p · M bytes. Each of the 2(p - 1) steps of the ring is one ``_exchange``: a
+non-blocking isend to the right neighbour and irecv from the left one, started together and then
+waited on, so that no rank blocks in a send while its receiver blocks in a send of its own. The
+chunks are views of one flat contiguous buffer, so the sums land in the caller's tensor (copied
+back at the end when the input was not contiguous).
 """
 
 from __future__ import annotations
