@@ -26,6 +26,7 @@ def _module(path: Path, name: str) -> Any:
     import sys
 
     sys.path.insert(0, str(COMMON))
+    sys.path.insert(0, str(LAB))  # optim_basics.py imports the shared optim_run.py
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
@@ -39,6 +40,11 @@ def ob() -> Any:
 
 
 @pytest.fixture(scope="module")
+def run() -> Any:
+    return _module(LAB / "optim_run.py", "_ob_run")
+
+
+@pytest.fixture(scope="module")
 def model_and_ids() -> tuple[Any, Any]:
     probe = _module(REPO / "graders" / "labs" / "probes" / "lab_1_4_optim.py", "_ob_probe")
     ids = torch.randint(0, 256, (4, 16), generator=torch.Generator().manual_seed(3))
@@ -49,29 +55,31 @@ def _grads(model: Any) -> dict[str, Any]:
     return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
 
-def test_accumulated_gradients_equal_the_whole_batch(ob: Any, model_and_ids: Any) -> None:
+def test_accumulated_gradients_equal_the_whole_batch(ob: Any, run: Any,
+                                                      model_and_ids: Any) -> None:
     model, ids = model_and_ids
     model.zero_grad(set_to_none=True)
-    ob.lm_loss(model, ids).backward()
+    run.lm_loss(model, ids).backward()
     full = _grads(model)
     ob.accumulate_gradients(model, ids, 4)
     acc = _grads(model)
     assert max(float((full[n] - acc[n]).abs().max()) for n in full) < 1e-5
 
 
-def test_each_checkpointed_segment_keeps_one_input(ob: Any, model_and_ids: Any) -> None:
+def test_each_checkpointed_segment_keeps_one_input(ob: Any, run: Any,
+                                                   model_and_ids: Any) -> None:
     model, ids = model_and_ids
-    saved = [ob.saved_bytes(lambda s=s: ob.checkpointed_loss(model, ids, s)) for s in (1, 2, 4)]
+    saved = [run.saved_bytes(lambda s=s: ob.checkpointed_loss(model, ids, s)) for s in (1, 2, 4)]
     boundary = ids.numel() * 64 * 4  # b·s·h·4
     assert saved[1] - saved[0] == boundary and saved[2] - saved[1] == 2 * boundary
-    assert saved[1] < ob.saved_bytes(lambda: ob.lm_loss(model, ids)) / 2
+    assert saved[1] < run.saved_bytes(lambda: run.lm_loss(model, ids)) / 2
 
 
 def test_starter_raises_at_the_todos() -> None:
     starter = _module(LAB / "starter" / "optim_basics.py", "_ob_starter")
     with pytest.raises(NotImplementedError):
         starter.accumulate_gradients(None, torch.zeros(4, 2, dtype=torch.long), 2)
-    assert starter.segment_bounds(4, 2) == [(0, 2), (2, 4)]
+    assert starter.segment_bounds(4, 2) == [(0, 2), (2, 4)]  # given, from the shared optim_run.py
 
 
 # ---- through the lab pipeline and the kit
@@ -180,12 +188,23 @@ def test_16bit_weights_and_a_made_up_memory_table_are_caught(solved: Any, tmp_pa
     assert results["accumulation"].status == "pass"
 
 
-def test_lab_yaml_params_agree_with_train_py_and_the_probe() -> None:
+def test_lab_yaml_params_agree_with_optim_run_and_the_probe() -> None:
     from graders.labs.spec import load_lab
 
-    train = _module(LAB / "solution" / "train.py", "_ob_train")
+    run = _module(LAB / "optim_run.py", "_ob_run_consts")
     probe = _module(REPO / "graders" / "labs" / "probes" / "lab_1_4_optim.py", "_ob_probe_consts")
     p = load_lab(LAB).params
-    assert p["profiles"]["cpu"] == train.PROFILE == probe.CONFIG
-    assert (p["batch"], p["seq_len"], p["accum_k"]) == (train.BATCH, train.SEQ_LEN, train.ACCUM_K)
-    assert p["segments"] == round(train.PROFILE["num_hidden_layers"] ** 0.5)
+    assert p["profiles"]["cpu"] == run.PROFILE == probe.CONFIG
+    assert (p["batch"], p["seq_len"], p["accum_k"]) == (run.BATCH, run.SEQ_LEN, run.ACCUM_K)
+    assert p["segments"] == round(run.PROFILE["num_hidden_layers"] ** 0.5)
+
+
+def test_accumulation_row_measures_one_micro_batch(run: Any, model_and_ids: Any) -> None:
+    # the learner's part of train.py: the starter measures the whole batch, the solution 1/k of it
+    model, ids = model_and_ids
+    ids = torch.cat([ids] * run.ACCUM_K)  # a batch that splits into ACCUM_K micro-batches
+    solution = _module(LAB / "solution" / "train.py", "_ob_train_solution")
+    starter = _module(LAB / "starter" / "train.py", "_ob_train_starter")
+    micro = run.saved_bytes(lambda: run.lm_loss(model, ids[: len(ids) // run.ACCUM_K]))
+    assert solution.accumulation_activation_bytes(model, ids) == micro
+    assert starter.accumulation_activation_bytes(model, ids) > micro

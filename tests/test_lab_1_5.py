@@ -19,7 +19,12 @@ COMMON = REPO / "exercises" / "_common" / "labcommon.py"
 
 def _module(path: Path, name: str) -> Any:
     import importlib.util
+    import sys
 
+    # the lab's files import the shared flash_run.py, which imports labcommon
+    for folder in (COMMON.parent, LAB):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
@@ -197,15 +202,24 @@ def test_every_analysis_id_of_the_three_labs_is_in_the_bank() -> None:
 
 
 def test_lab_yaml_params_agree_with_the_bench_and_the_probe() -> None:
-    import sys
-
     from graders.labs.spec import load_lab
 
-    sys.path.insert(0, str(COMMON.parent))  # bench.py imports labcommon
-    bench = _module(LAB / "solution" / "bench.py", "_fa_bench")
+    bench = _module(LAB / "flash_run.py", "_fa_bench")
     probe = _module(PROBE, "_fa_probe_consts")
     p = load_lab(LAB).params["bench"]
     assert p["lengths"] == bench.LENGTHS == list(probe.BENCH_LENGTHS)
     assert (p["batch"], p["heads"], p["head_dim"]) == (bench.BATCH, bench.HEADS, bench.HEAD_DIM) \
         == probe.BENCH_SHAPE
     assert p["block_size"] == bench.BLOCK_SIZE == probe.BENCH_BLOCK
+
+
+def test_learner_saved_bytes_counts_what_autograd_saves(solution: Any) -> None:
+    # bench.py holds only the learner's counter: the solution's equals the probe's, the starter's 0
+    probe = _module(PROBE, "_fa_probe_counter")
+    solved = _module(LAB / "solution" / "bench.py", "_fa_bench_solution")
+    starter = _module(LAB / "starter" / "bench.py", "_fa_bench_starter")
+    q, k, v = (torch.randn(1, 2, 96, 16, requires_grad=True) for _ in range(3))
+    expected = int(probe._saved_bytes(solution.naive_attention, q, k, v))
+    assert expected > 0
+    assert solved.saved_bytes(solution.naive_attention, q, k, v) == expected
+    assert starter.saved_bytes(solution.naive_attention, q, k, v) == 0

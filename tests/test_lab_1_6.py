@@ -21,7 +21,12 @@ PROBE = REPO / "graders" / "labs" / "probes" / "lab_1_6_gqa.py"
 
 def _module(path: Path, name: str) -> Any:
     import importlib.util
+    import sys
 
+    # gqa.py imports the shared gqa_run.py, which imports labcommon
+    for folder in (REPO / "exercises" / "_common", LAB):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
@@ -179,13 +184,28 @@ def test_the_probe_catches_the_cheats(solved: Any, tmp_path: Path) -> None:
     assert results["gqa-equivalence"].status == "pass"  # the full forward pass is still right
 
 
-def test_lab_yaml_params_agree_with_train_py() -> None:
-    import sys
-
+def test_lab_yaml_params_agree_with_gqa_run() -> None:
     from graders.labs.spec import load_lab
 
-    sys.path.insert(0, str(REPO / "exercises" / "_common"))
-    train = _module(LAB / "solution" / "train.py", "_gqa_train")
+    run = _module(LAB / "gqa_run.py", "_gqa_run")
     p = load_lab(LAB).params
-    assert p["model"] == train.CONFIG and p["groups"] == train.GROUPS
-    assert p["seq_len"] == train.SEQ_LEN
+    assert p["model"] == run.CONFIG and p["groups"] == run.GROUPS
+    assert p["seq_len"] == run.SEQ_LEN
+
+
+def test_convert_keeps_every_weight_but_the_pooled_k_v(gqa: Any) -> None:
+    # train.py holds only the learner's convert: the solution's converts, the starter's raises
+    import tiny_lm
+
+    run = _module(LAB / "gqa_run.py", "_gqa_run_convert")
+    solved = _module(LAB / "solution" / "train.py", "_gqa_train_solution")
+    mha = tiny_lm.build(run.CONFIG, 0, gqa.GQAttention)
+    new = solved.convert(mha, 2, 0)  # before the starter's folder goes on sys.path (import gqa)
+    assert not new.training and all(b.attn.n_kv_heads == 2 for b in new.blocks)
+    old_sd, new_sd = mha.state_dict(), new.state_dict()
+    for key, value in new_sd.items():
+        if ".attn.k_proj" not in key and ".attn.v_proj" not in key:
+            assert torch.equal(value, old_sd[key]), key
+    starter = _module(LAB / "starter" / "train.py", "_gqa_train_starter")
+    with pytest.raises(NotImplementedError):
+        starter.convert(mha, 2, 0)

@@ -1,34 +1,21 @@
-"""Training-memory techniques on the tiny Llama (Lab-1.4): what each one saves, measured.
+"""Training-memory techniques on the tiny Llama (Lab-1.4): yours to write at each TODO.
 
-- Gradient accumulation: k micro-batches of b/k samples, each loss scaled by 1/k, give the
-  gradient of the whole batch of b while only b/k samples' activations are alive at once.
-- Gradient checkpointing (Chen et al. 2016, "Training Deep Nets with Sublinear Memory Cost"): keep
-  only the inputs of k segments of the L layers and recompute each segment in the backward pass;
-  activation memory ~ k·(segment input) + (L/k)·(one layer), smallest near k = √L.
-- Mixed precision (Micikevicius et al. 2018, "Mixed Precision Training"): run the forward pass in
-  16-bit (bf16 autocast on a CPU; fp16 with a loss-scaling GradScaler on CUDA) while the optimizer
-  updates fp32 master weights.
-- A memory profile: bytes of parameters, gradients, optimizer states and of the activations
-  autograd saves for backward (counted with ``torch.autograd.graph.saved_tensors_hooks``).
-
-The grader imports this module in a probe and calls these functions on inputs of its own.
+Write accumulation, checkpointing, the memory count and mixed precision here; the helpers you are
+given (lm_loss, segment_bounds, autocast_dtype, train_fp32, ...) live in the shared optim_run.py:
+do not edit it. The grader calls your functions in a probe, on inputs of its own.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+# given, from the shared optim_run.py (train_fp32: the fp32 baseline, callable here as before)
+from optim_run import autocast_dtype, lm_loss, segment_bounds, train_fp32  # noqa: F401
 from torch.utils.checkpoint import checkpoint
-
-
-def lm_loss(model: Any, ids: torch.Tensor) -> torch.Tensor:
-    """Mean next-token cross-entropy of ``ids`` [batch, seq] (the model's own loss)."""
-    loss: torch.Tensor = model(input_ids=ids, labels=ids).loss
-    return loss
 
 
 def accumulate_gradients(model: Any, ids: torch.Tensor, k: int) -> None:
@@ -40,14 +27,6 @@ def accumulate_gradients(model: Any, ids: torch.Tensor, k: int) -> None:
     #       micro-batches (ids.chunk(k)) and call backward() on each micro-batch's loss scaled so
     #       that the sum of the k gradients equals the gradient of the whole batch's mean loss.
     raise NotImplementedError("TODO: gradient accumulation")
-
-
-def segment_bounds(layers: int, segments: int) -> list[tuple[int, int]]:
-    """[start, end) layer ranges of ``segments`` near-equal segments of ``layers`` layers."""
-    if not 1 <= segments <= layers:
-        raise ValueError(f"segments must be in 1..{layers}")
-    edges = [round(i * layers / segments) for i in range(segments + 1)]
-    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 def checkpointed_loss(model: Any, ids: torch.Tensor, segments: int) -> torch.Tensor:
@@ -69,36 +48,11 @@ def checkpointed_loss(model: Any, ids: torch.Tensor, segments: int) -> torch.Ten
     raise NotImplementedError("TODO: checkpointed forward pass")
 
 
-def sqrt_segments(layers: int) -> int:
-    """√L segments, rounded (Chen et al. 2016): the memory-optimal count for equal layers."""
-    return max(1, round(math.sqrt(layers)))
-
-
-def saved_bytes(fn: Callable[[], Any]) -> int:
-    """Bytes autograd saves for backward while ``fn()`` runs (each distinct storage once)."""
-    seen: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        st = t.untyped_storage()
-        seen[st.data_ptr()] = max(seen.get(st.data_ptr(), 0), st.nbytes())
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    del out
-    return sum(seen.values())
-
-
 def model_state_bytes(model: Any, optimizer: torch.optim.Optimizer) -> dict[str, int]:
     """Bytes of the parameters, their gradients and every tensor in the optimizer's state."""
     # TODO: numel() * element_size() summed over the parameters, over their .grad (when not None)
     #       and over every tensor in optimizer.state (exp_avg, exp_avg_sq and step for AdamW).
     return {"params": 0, "grads": 0, "optimizer": 0}
-
-
-def autocast_dtype(device_type: str) -> torch.dtype:
-    """bf16 on a CPU (no loss scaling needed: bf16 has fp32's exponent range), fp16 on CUDA."""
-    return torch.float16 if device_type == "cuda" else torch.bfloat16
 
 
 def train_mixed(model: Any, batches: Iterable[torch.Tensor], lr: float) -> list[float]:
@@ -107,23 +61,9 @@ def train_mixed(model: Any, batches: Iterable[torch.Tensor], lr: float) -> list[
     On CUDA the fp16 loss is scaled by a GradScaler so small gradients do not underflow
     (Micikevicius et al. 2018, section 3.2); bf16 on a CPU needs no scaling.
     """
-    # TODO: like train_fp32 below, but run the forward pass (the loss) inside
+    # TODO: like train_fp32 (given, in optim_run.py), but run the forward pass (the loss) inside
     #       torch.autocast(device_type, dtype=autocast_dtype(device_type)) and the backward pass
     #       outside it; the parameters must stay float32. On CUDA scale the loss with
     #       torch.amp.GradScaler("cuda"): scaler.scale(loss).backward(); scaler.step(opt);
     #       scaler.update().
     raise NotImplementedError("TODO: mixed-precision training")
-
-
-def train_fp32(model: Any, batches: Iterable[torch.Tensor], lr: float) -> list[float]:
-    """The same AdamW steps in plain fp32: the baseline mixed precision is compared with."""
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    model.train()
-    losses: list[float] = []
-    for ids in batches:
-        opt.zero_grad(set_to_none=True)
-        loss = lm_loss(model, ids)
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    return losses

@@ -21,31 +21,8 @@ from typing import Any
 
 import torch
 
-
-def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                    causal: bool = False) -> torch.Tensor:
-    """Standard attention that materialises S = QKᵀ/√d and P = softmax(S) (N × N): the reference.
-
-    Given: do not change it (the bench measures its memory next to yours).
-    """
-    scale = 1.0 / math.sqrt(q.shape[-1])
-    s = (q @ k.transpose(-2, -1)) * scale
-    if causal:
-        n_q, n_k = s.shape[-2], s.shape[-1]
-        mask = torch.ones(n_q, n_k, dtype=torch.bool, device=q.device).triu(1)
-        s = s.masked_fill(mask, float("-inf"))
-    return torch.softmax(s, dim=-1) @ v
-
-
-def _block_scores(q_i: torch.Tensor, k_j: torch.Tensor, scale: float, causal: bool,
-                  q0: int, k0: int) -> torch.Tensor:
-    """S_ij = Q_i K_jᵀ · scale for one tile, with the causal mask (key index > query index)."""
-    s = (q_i @ k_j.transpose(-2, -1)) * scale
-    if causal:
-        rows = torch.arange(q0, q0 + q_i.shape[-2], device=q_i.device)[:, None]
-        cols = torch.arange(k0, k0 + k_j.shape[-2], device=q_i.device)[None, :]
-        s = s.masked_fill(cols > rows, float("-inf"))
-    return s
+# given, from the shared flash_run.py (the probe calls naive_attention from this module)
+from flash_run import _block_scores, apply_tiled, naive_attention  # noqa: F401
 
 
 class FlashAttentionFunction(torch.autograd.Function):
@@ -80,7 +57,4 @@ class FlashAttentionFunction(torch.autograd.Function):
 def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False,
                     block_size: int = 64) -> torch.Tensor:
     """Exact attention, tile by tile (block_size × block_size score tiles; any N works)."""
-    if block_size <= 0:
-        raise ValueError("block_size must be positive")
-    out: torch.Tensor = FlashAttentionFunction.apply(q, k, v, causal, block_size)
-    return out
+    return apply_tiled(FlashAttentionFunction, q, k, v, causal, block_size)

@@ -1,13 +1,7 @@
-"""Grouped-query attention with a KV cache, and MHA → GQA conversion (Lab-1.6).
-
-H query heads share G key/value heads, each K/V head serving a group of H/G query heads
-(Ainslie et al. 2023, "GQA: Training Generalized Multi-Query Transformer Models from Multi-Head
-Checkpoints"). G = H is multi-head attention; G = 1 is multi-query attention (Shazeer 2019, "Fast
-Transformer Decoding: One Write-Head is All You Need"). During generation the keys and values of
-past tokens are kept in a cache, so each new token computes only its own q, k, v; the cache holds
-2 · layers · G · head_dim · tokens · bytes per sequence — G/H of multi-head attention's.
-
-Shapes: x is [batch, tokens, hidden]; heads are [batch, heads, tokens, head_dim].
+"""Grouped-query attention with a KV cache, and MHA → GQA conversion (Lab-1.6): the reference
+solution of gqa.py (Ainslie et al. 2023, "GQA: Training Generalized Multi-Query Transformer Models
+from Multi-Head Checkpoints"; Shazeer 2019 for multi-query attention). The starter's docstring
+states the shapes and the cache formula.
 """
 
 from __future__ import annotations
@@ -15,7 +9,7 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
+from gqa_run import AttentionBase, KVCacheBase  # given: shared gqa_run.py
 
 
 def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
@@ -32,17 +26,12 @@ def kv_cache_bytes(layers: int, kv_heads: int, head_dim: int, tokens: int, dtype
     return 2 * layers * kv_heads * head_dim * tokens * dtype_bytes * batch
 
 
-class KVCache:
-    """Keys and values of the tokens seen so far, for one attention layer."""
+class KVCache(KVCacheBase):
+    """Keys and values of the tokens seen so far, for one attention layer.
 
-    def __init__(self) -> None:
-        self.k: torch.Tensor | None = None
-        """Cached keys [batch, kv_heads, tokens, head_dim] (None before the first token)."""
-        self.v: torch.Tensor | None = None
-        """Cached values, shaped like ``k``."""
-
-    def __len__(self) -> int:
-        return 0 if self.k is None else int(self.k.shape[-2])
+    Given (gqa_run.KVCacheBase): ``k``, ``v`` (None before the first token), ``len(cache)`` (tokens
+    held) and ``nbytes()``.
+    """
 
     def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Add the new tokens' k and v; return all cached keys and values."""
@@ -53,26 +42,13 @@ class KVCache:
             self.v = torch.cat([self.v, v], dim=-2)
         return self.k, self.v
 
-    def nbytes(self) -> int:
-        """Bytes the cache holds now."""
-        if self.k is None or self.v is None:
-            return 0
-        return self.k.numel() * self.k.element_size() + self.v.numel() * self.v.element_size()
 
+class GQAttention(AttentionBase):
+    """Causal self-attention with ``n_heads`` query heads and ``n_kv_heads`` K/V heads.
 
-class GQAttention(nn.Module):
-    """Causal self-attention with ``n_heads`` query heads and ``n_kv_heads`` K/V heads."""
-
-    def __init__(self, hidden: int, n_heads: int, n_kv_heads: int) -> None:
-        super().__init__()
-        if hidden % n_heads or n_heads % n_kv_heads:
-            raise ValueError("hidden must divide by n_heads, and n_heads by n_kv_heads")
-        self.n_heads, self.n_kv_heads = n_heads, n_kv_heads
-        self.head_dim = hidden // n_heads
-        self.q_proj = nn.Linear(hidden, n_heads * self.head_dim, bias=False)
-        self.k_proj = nn.Linear(hidden, n_kv_heads * self.head_dim, bias=False)
-        self.v_proj = nn.Linear(hidden, n_kv_heads * self.head_dim, bias=False)
-        self.o_proj = nn.Linear(n_heads * self.head_dim, hidden, bias=False)
+    Given (gqa_run.AttentionBase): ``n_heads``, ``n_kv_heads``, ``head_dim`` and the bias-free
+    ``q_proj``, ``k_proj``, ``v_proj`` (rows ordered (head, head_dim)) and ``o_proj``.
+    """
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """Attention of the new tokens ``x`` over the cached tokens and themselves."""

@@ -1,16 +1,6 @@
-"""Lab-1.6: MQA / GQA with a KV cache on a tiny decoder.
+"""Lab-1.6, your part of the run (reference solution): the whole-model conversion.
 
-Run:  python -I train.py --out OUTDIR --data DATADIR --seed 0
-
-1. Pre-train the multi-head model (4 heads = 4 K/V heads) briefly on the course corpus.
-2. Convert it to GQA (2 K/V groups) and MQA (1) by mean-pooling K/V heads (your mha_to_gqa),
-   measure the validation loss right after the conversion, then uptrain the GQA model briefly.
-3. Generate with your KV cache and compare every step's logits with a full recomputation; measure
-   the cache bytes against 2 · layers · kv_heads · head_dim · tokens · bytes.
-
-Writes OUTDIR/mha.safetensors, gqa.safetensors, mqa.safetensors, gqa_uptrained.safetensors and
-metrics.json. The grader loads the checkpoints into its own copy of the model and computes the
-losses on its own held-out text; a probe calls your gqa.py on inputs drawn at grading time.
+Run:  python -I train.py --out OUTDIR --data DATADIR --seed 0   (gqa_run.py does the rest)
 """
 
 from __future__ import annotations
@@ -21,42 +11,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # python -I drops the script dir
 
-import labcommon as lc  # noqa: E402
-
-CONFIG = {"hidden": 64, "layers": 2, "heads": 4, "max_len": 128}
-"""The tiny decoder (lab.yaml params.model)."""
-GROUPS = {"gqa": 2, "mqa": 1}
-"""K/V heads after conversion."""
-SEQ_LEN, BATCH = 64, 16
-"""Training windows."""
-PRETRAIN_STEPS, UPTRAIN_STEPS = 200, 40
-"""AdamW steps of the multi-head pre-training and of the GQA uptraining."""
-LEARNING_RATE = 3e-3
-"""AdamW learning rate."""
-PROMPT, NEW_TOKENS = 8, 24
-"""Generation test: prompt length and tokens generated with the cache."""
-
-
-def train(model: Any, ids: list[int], steps: int, seed: int, done: int, total: int) -> float:
-    """AdamW on random windows; returns the last loss."""
-    import torch
-
-    data = torch.tensor(ids, dtype=torch.long)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.0)
-    model.train()
-    loss = torch.tensor(0.0)
-    for step in range(steps):
-        starts = torch.randint(0, len(data) - SEQ_LEN, (BATCH,), generator=gen).tolist()
-        batch = torch.stack([data[s : s + SEQ_LEN] for s in starts])
-        loss = model.loss(batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step % 10 == 9:
-            lc.progress(done + step + 1, total, loss=float(loss.detach()))
-    model.eval()
-    return float(loss.detach())
+import gqa_run  # noqa: E402 - shared: the run that calls your functions
 
 
 def convert(model: Any, groups: int, seed: int) -> Any:
@@ -64,7 +19,7 @@ def convert(model: Any, groups: int, seed: int) -> Any:
     import gqa
     import tiny_lm
 
-    new = tiny_lm.build(CONFIG, seed, gqa.GQAttention, kv_heads=groups)
+    new = tiny_lm.build(gqa_run.CONFIG, seed, gqa.GQAttention, kv_heads=groups)
     state = {k: v for k, v in model.state_dict().items() if ".attn." not in k}
     missing = new.load_state_dict(state, strict=False).missing_keys
     assert all(".attn." in k for k in missing), missing
@@ -74,70 +29,5 @@ def convert(model: Any, groups: int, seed: int) -> Any:
     return new
 
 
-def decode_check(model: Any, prompt: Any) -> dict[str, Any]:
-    """Greedy generation with the cache against full recomputation at every step."""
-    import gqa
-    import torch
-
-    caches = [gqa.KVCache() for _ in model.blocks]
-    ids = prompt.clone()
-    worst = 0.0
-    with torch.no_grad():
-        logits = model(ids, caches)[:, -1]
-        for _ in range(NEW_TOKENS):
-            full = model(ids)[:, -1]  # no cache: everything recomputed
-            worst = max(worst, float((logits - full).abs().max()))
-            nxt = logits.argmax(-1, keepdim=True)
-            ids = torch.cat([ids, nxt], dim=1)
-            logits = model(nxt, caches)[:, -1]
-    attn = model.blocks[0].attn
-    measured = sum(c.nbytes() for c in caches)
-    return {"max_logit_diff": worst, "tokens": len(caches[0]), "cache_bytes": measured,
-            "formula_bytes": gqa.kv_cache_bytes(len(model.blocks), attn.n_kv_heads, attn.head_dim,
-                                                len(caches[0]), 4, batch=ids.shape[0]),
-            "kv_heads": attn.n_kv_heads}
-
-
-def main() -> None:
-    args = lc.parse_args()
-    lc.seed_everything(args.seed)
-    import gqa
-    import tiny_lm
-    import torch
-    from safetensors.torch import save_file
-
-    train_ids, val_ids = lc.load_corpus(args.data)
-    total = PRETRAIN_STEPS + UPTRAIN_STEPS + 1
-    metrics: dict[str, Any] = {"config": CONFIG, "groups": GROUPS}
-
-    mha = tiny_lm.build(CONFIG, args.seed, gqa.GQAttention)
-    train(mha, train_ids, PRETRAIN_STEPS, args.seed, 0, total)
-    save_file(mha.state_dict(), str(args.out / "mha.safetensors"))
-    losses = {"mha": tiny_lm.heldout_loss(mha, val_ids, SEQ_LEN)}
-
-    models = {"mha": mha}
-    for name, groups in GROUPS.items():
-        models[name] = convert(mha, groups, args.seed)
-        save_file({k: v.contiguous() for k, v in models[name].state_dict().items()},
-                  str(args.out / f"{name}.safetensors"))
-        losses[name] = tiny_lm.heldout_loss(models[name], val_ids, SEQ_LEN)
-    up = convert(mha, GROUPS["gqa"], args.seed)
-    train(up, train_ids, UPTRAIN_STEPS, args.seed + 1, PRETRAIN_STEPS, total)
-    save_file({k: v.contiguous() for k, v in up.state_dict().items()},
-              str(args.out / "gqa_uptrained.safetensors"))
-    losses["gqa_uptrained"] = tiny_lm.heldout_loss(up, val_ids, SEQ_LEN)
-    metrics["val_loss"] = losses
-    lc.log(f"validation loss: {losses}")
-
-    prompt = torch.tensor([train_ids[:PROMPT], train_ids[100:100 + PROMPT]], dtype=torch.long)
-    metrics["decode"] = {name: decode_check(m, prompt) for name, m in models.items()}
-    for name, d in metrics["decode"].items():
-        lc.log(f"{name}: cache {d['cache_bytes']} bytes (formula {d['formula_bytes']}), "
-               f"max |cached - full| {d['max_logit_diff']:.2e}")
-    lc.progress(total, total)
-    lc.write_json(args.out / "metrics.json", metrics)
-    lc.done()
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(gqa_run.main(sys.modules[__name__]))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
+from gqa_run import AttentionBase, KVCacheBase  # given: shared gqa_run.py
 
 
 def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
@@ -32,17 +32,12 @@ def kv_cache_bytes(layers: int, kv_heads: int, head_dim: int, tokens: int, dtype
     return 0
 
 
-class KVCache:
-    """Keys and values of the tokens seen so far, for one attention layer."""
+class KVCache(KVCacheBase):
+    """Keys and values of the tokens seen so far, for one attention layer.
 
-    def __init__(self) -> None:
-        self.k: torch.Tensor | None = None
-        """Cached keys [batch, kv_heads, tokens, head_dim] (None before the first token)."""
-        self.v: torch.Tensor | None = None
-        """Cached values, shaped like ``k``."""
-
-    def __len__(self) -> int:
-        return 0 if self.k is None else int(self.k.shape[-2])
+    Given (gqa_run.KVCacheBase): ``k``, ``v`` (None before the first token), ``len(cache)`` (tokens
+    held) and ``nbytes()``.
+    """
 
     def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Add the new tokens' k and v; return all cached keys and values."""
@@ -50,26 +45,13 @@ class KVCache:
         #       keep them, and return all cached keys and values.
         raise NotImplementedError("TODO: KVCache.append")
 
-    def nbytes(self) -> int:
-        """Bytes the cache holds now."""
-        if self.k is None or self.v is None:
-            return 0
-        return self.k.numel() * self.k.element_size() + self.v.numel() * self.v.element_size()
 
+class GQAttention(AttentionBase):
+    """Causal self-attention with ``n_heads`` query heads and ``n_kv_heads`` K/V heads.
 
-class GQAttention(nn.Module):
-    """Causal self-attention with ``n_heads`` query heads and ``n_kv_heads`` K/V heads."""
-
-    def __init__(self, hidden: int, n_heads: int, n_kv_heads: int) -> None:
-        super().__init__()
-        if hidden % n_heads or n_heads % n_kv_heads:
-            raise ValueError("hidden must divide by n_heads, and n_heads by n_kv_heads")
-        self.n_heads, self.n_kv_heads = n_heads, n_kv_heads
-        self.head_dim = hidden // n_heads
-        self.q_proj = nn.Linear(hidden, n_heads * self.head_dim, bias=False)
-        self.k_proj = nn.Linear(hidden, n_kv_heads * self.head_dim, bias=False)
-        self.v_proj = nn.Linear(hidden, n_kv_heads * self.head_dim, bias=False)
-        self.o_proj = nn.Linear(n_heads * self.head_dim, hidden, bias=False)
+    Given (gqa_run.AttentionBase): ``n_heads``, ``n_kv_heads``, ``head_dim`` and the bias-free
+    ``q_proj``, ``k_proj``, ``v_proj`` (rows ordered (head, head_dim)) and ``o_proj``.
+    """
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """Attention of the new tokens ``x`` over the cached tokens and themselves."""
