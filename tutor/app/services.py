@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutor.app.modes import ALL_MODES, OPTIONAL_MODES
+
 if TYPE_CHECKING:
     from tutor.curriculum.models import Concept, Course, Lab
 
@@ -172,12 +174,6 @@ def _text(obj: Any, lang: str) -> str:
 
 def _today(clock: Callable[[], datetime]) -> date:
     return clock().date()
-
-
-ALL_MODES = ("home", "map", "plan", "labs", "report", "calculators", "settings")
-"""Every top-level screen, in navigation order."""
-OPTIONAL_MODES = ("labs", "calculators")
-"""Screens a course may not have (no labs; no ``calculators`` feature)."""
 
 
 class Services:
