@@ -220,6 +220,9 @@ class Services:
         self._loading = False
         self.active_run: Any = None
         """The real lab run in progress (for cancelling it)."""
+        self.answered: set[str] = set()
+        """Question ids answered in this app session: the quiz offers a concept's fresh questions
+        first (the store keeps every attempt; this only orders what is offered next)."""
         self.load_error: str | None = None
         """Why the course could not be loaded, in words (shown instead of the screens)."""
 
