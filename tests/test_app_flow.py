@@ -402,9 +402,10 @@ def test_mouse_buttons_submit_and_next(tmp_path: Path) -> None:
         await pilot.click("#submit")
         await settle(pilot)
         assert quiz.last_verdict.status == "correct"
+        assert app.services.answered == {"q-basics-1"}  # the session's set, typed on Services
         await pilot.click("#next")
         await settle(pilot)
-        assert quiz.question_id == "q-basics-2"
+        assert quiz.question_id == "q-basics-2"  # the fresh question, not the answered one
         await pilot.click("#to-lesson")
         await pilot.pause()
         assert type(app.screen).__name__ == "LessonScreen"

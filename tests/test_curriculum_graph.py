@@ -134,7 +134,7 @@ def test_broken_course_is_reported_by_graph_command(tmp_path: Path) -> None:
 
 def test_shipped_schema_file_is_current() -> None:
     """schema/course.schema.json (the editors' modeline target) matches `tutor schema`."""
-    from tutor.cli.course import schema_dict
+    from tutor.curriculum.schema import schema_dict
 
     shipped = Path(__file__).resolve().parent.parent / "schema" / "course.schema.json"
     assert json.loads(shipped.read_text(encoding="utf-8")) == schema_dict("all"), \

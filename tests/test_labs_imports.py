@@ -15,7 +15,7 @@ HEAVY = ("torch", "transformers", "peft", "trl", "deepspeed", "bitsandbytes", "t
 @pytest.mark.parametrize("module", [
     "graders.labs.spec", "graders.labs.checks", "graders.labs.lab_1_1",
     "tutor.labs.catalogue", "tutor.labs.workspace", "tutor.labs.runner", "tutor.labs.devcheck",
-    "tutor.labs.cli", "tutor.labs.messages", "tutor.cli.labs",
+    "tutor.cli.lab_handlers", "tutor.labs.messages", "tutor.cli.labs",
 ])
 def test_no_heavy_imports(module: str) -> None:
     code = (f"import sys; import {module}; "

@@ -275,7 +275,7 @@ def test_lab_list_shows_lock_state_from_the_learner_db(
 def test_progress_display_tty_and_plain() -> None:
     import io
 
-    from tutor.labs.cli import _Display
+    from tutor.cli.lab_handlers import _Display
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:

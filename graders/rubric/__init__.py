@@ -1,8 +1,7 @@
 """Rubric aggregation (40/30/20/10 from course.yaml) and report writers."""
 
+from graders.rubric.formula import BUCKETS, BucketScore
 from graders.rubric.report import (
-    BUCKETS,
-    BucketScore,
     CheckLine,
     Report,
     RunInfo,

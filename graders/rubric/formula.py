@@ -20,7 +20,32 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graders.rubric.report import BUCKETS, BucketScore
+# The buckets and their score live here, not in report.py, because report.py totals with
+# `weighted_total`: one module owns the formula and what it reads (no import cycle).
+BUCKETS: tuple[str, ...] = ("concepts", "implementation", "analysis", "innovation")
+
+
+@dataclass
+class BucketScore:
+    """Score of one rubric bucket."""
+
+    id: str
+    """Bucket id."""
+    weight: float
+    """Weight in percent."""
+    points: float
+    """Points earned in the bucket."""
+    max_points: float
+    """Points available in the bucket."""
+    evidence: bool
+    """False = nothing to grade it on; left out of the total."""
+    note: str = ""
+    """Where the evidence came from, or why there is none."""
+
+    @property
+    def fraction(self) -> float:
+        """Score in 0..1 (0 without evidence)."""
+        return self.points / self.max_points if self.evidence and self.max_points > 0 else 0.0
 
 
 def weighted_total(buckets: Sequence[BucketScore]) -> float:

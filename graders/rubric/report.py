@@ -17,11 +17,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from graders.rubric.formula import BUCKETS, BucketScore, weighted_total
 from graders.rubric.messages import msg
 
 CheckStatus = Literal["pass", "fail", "error", "not_graded"]
 ReportStatus = Literal["graded", "grader_error"]
-BUCKETS: tuple[str, ...] = ("concepts", "implementation", "analysis", "innovation")
 DEFAULT_WEIGHTS: dict[str, float] = {
     "concepts": 40.0, "implementation": 30.0, "analysis": 20.0, "innovation": 10.0}
 """The seed's rubric, used when no course.yaml is given."""
@@ -47,29 +47,6 @@ class CheckLine:
     """Why, for the learner."""
     details: dict[str, Any] = field(default_factory=dict)
     """Recomputed figures behind the verdict."""
-
-
-@dataclass
-class BucketScore:
-    """Score of one rubric bucket."""
-
-    id: str
-    """Bucket id."""
-    weight: float
-    """Weight in percent."""
-    points: float
-    """Points earned in the bucket."""
-    max_points: float
-    """Points available in the bucket."""
-    evidence: bool
-    """False = nothing to grade it on; left out of the total."""
-    note: str = ""
-    """Where the evidence came from, or why there is none."""
-
-    @property
-    def fraction(self) -> float:
-        """Score in 0..1 (0 without evidence)."""
-        return self.points / self.max_points if self.evidence and self.max_points > 0 else 0.0
 
 
 @dataclass
@@ -249,9 +226,7 @@ def aggregate(checks: list[CheckLine], weights: dict[str, float],
         scores.append(BucketScore(id=bid, weight=weights[bid],
                                   points=round(sum(c.points for c in lines), 6),
                                   max_points=round(maxp, 6), evidence=evidence, note=note))
-    from graders.rubric.formula import weighted_total  # the one formula (docs/grading.md)
-
-    return weighted_total(scores), scores
+    return weighted_total(scores), scores  # the one formula (docs/grading.md)
 
 
 def mastery_evidence(mastery: Mapping[str, Mapping[str, Any]], concepts: list[str],

@@ -8,30 +8,19 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingsMap, BindingType
-from textual.dom import DOMNode
+from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from tutor.app.bindings import localize_bindings
 from tutor.app.commands import TutorCommands
+from tutor.app.modes import SCREENS_BY_MODE
 from tutor.app.services import Services
 from tutor.app.strings import s
-
-SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
-    "home": ("tutor.app.screens.home", "HomeScreen"),
-    "map": ("tutor.app.screens.map", "MapScreen"),
-    "plan": ("tutor.app.screens.plan", "PlanScreen"),
-    "labs": ("tutor.app.screens.labs", "LabsScreen"),
-    "report": ("tutor.app.screens.report", "ReportScreen"),
-    "calculators": ("tutor.app.screens.calculators", "CalculatorsScreen"),
-    "settings": ("tutor.app.screens.settings", "SettingsScreen"),
-}
-"""Mode name -> (module, class); modules import on first visit."""
 
 
 def _lazy_screen(mode: str) -> Callable[[], Screen[Any]]:
@@ -42,24 +31,6 @@ def _lazy_screen(mode: str) -> Callable[[], Screen[Any]]:
         return screen
 
     return build
-
-
-def localize_bindings(node: DOMNode, lang: str) -> None:
-    """Rewrite the descriptions and tooltips of ``node``'s bindings that have an id.
-
-    The text comes from strings.py keys ``key.<id>`` and ``tip.<id>``; the footer re-reads them
-    on ``refresh_bindings``. (Binding descriptions are class data in Textual; this keeps the
-    per-instance copy in step with the language.)
-    """
-    keys: dict[str, list[Binding]] = {}
-    for key, bindings in node._bindings.key_to_bindings.items():
-        out = []
-        for b in bindings:
-            if b.id:
-                b = replace(b, description=s(f"key.{b.id}", lang), tooltip=s(f"tip.{b.id}", lang))
-            out.append(b)
-        keys[key] = out
-    node._bindings = BindingsMap.from_keys(keys)
 
 
 class TutorApp(App[int]):

@@ -8,10 +8,8 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from tutor.app.modes import ALL_MODES
 from tutor.app.strings import s
-
-MODES = ("home", "map", "plan", "labs", "report", "calculators", "settings")
-"""Every screen; the palette offers those the course has (``Services.modes``)."""
 
 
 class TutorCommands(Provider):
@@ -23,7 +21,7 @@ class TutorCommands(Provider):
         out: list[tuple[str, str, Callable[[], Any]]] = []
         svc = getattr(app, "services", None)
         self._n_modes = 0
-        for mode in svc.modes() if svc is not None else MODES:
+        for mode in svc.modes() if svc is not None else ALL_MODES:
             self._n_modes += 1
             out.append((s("cmd.screen", lang, name=s(f"key.nav.{mode}", lang)),
                         s(f"tip.nav.{mode}", lang), partial(app.action_goto, mode)))

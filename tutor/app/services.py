@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutor.app.modes import ALL_MODES, OPTIONAL_MODES
+
 if TYPE_CHECKING:
     from tutor.curriculum.models import Concept, Course, Lab
 
@@ -174,12 +176,6 @@ def _today(clock: Callable[[], datetime]) -> date:
     return clock().date()
 
 
-ALL_MODES = ("home", "map", "plan", "labs", "report", "calculators", "settings")
-"""Every top-level screen, in navigation order."""
-OPTIONAL_MODES = ("labs", "calculators")
-"""Screens a course may not have (no labs; no ``calculators`` feature)."""
-
-
 class Services:
     """The app's single door to course, progress, grading, labs and estimates."""
 
@@ -224,6 +220,9 @@ class Services:
         self._loading = False
         self.active_run: Any = None
         """The real lab run in progress (for cancelling it)."""
+        self.answered: set[str] = set()
+        """Question ids answered in this app session: the quiz offers a concept's fresh questions
+        first (the store keeps every attempt; this only orders what is offered next)."""
         self.load_error: str | None = None
         """Why the course could not be loaded, in words (shown instead of the screens)."""
 

@@ -84,37 +84,37 @@ def _register_dev(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def _lab_list(args: argparse.Namespace) -> int:
-    from tutor.labs.cli import lab_list
+    from tutor.cli.lab_handlers import lab_list
 
     return lab_list(args)
 
 
 def _lab_start(args: argparse.Namespace) -> int:
-    from tutor.labs.cli import lab_start
+    from tutor.cli.lab_handlers import lab_start
 
     return lab_start(args)
 
 
 def _lab_run(args: argparse.Namespace) -> int:
-    from tutor.labs.cli import lab_run
+    from tutor.cli.lab_handlers import lab_run
 
     return lab_run(args)
 
 
 def _lab_check(args: argparse.Namespace) -> int:
-    from tutor.labs.cli import lab_check
+    from tutor.cli.lab_handlers import lab_check
 
     return lab_check(args)
 
 
 def _dev_check(args: argparse.Namespace) -> int:
-    from tutor.labs.cli import dev_check
+    from tutor.cli.lab_handlers import dev_check
 
     return dev_check(args)
 
 
 def _dev_new(args: argparse.Namespace) -> int:
-    from tutor.labs.cli import dev_new
+    from tutor.cli.lab_handlers import dev_new
 
     return dev_new(args)
 

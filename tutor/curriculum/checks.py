@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tutor.curriculum import models as m
 from tutor.curriculum.messages import did_you_mean, msg
+from tutor.curriculum.models import Loaded
 from tutor.curriculum.yamlsrc import Problem, SourceDoc
-
-if TYPE_CHECKING:
-    from tutor.curriculum.loader import Loaded
 
 LANG_DIRS = ("en", "zh-TW")
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from tutor.curriculum import models as m
 from tutor.curriculum.messages import Hint, Msg, did_you_mean, msg
+from tutor.curriculum.models import Loaded
 from tutor.curriculum.yamlsrc import Problem, SourceDoc, load_yaml
 
 __all__ = ["CourseError", "Problem", "load_course", "validate_course"]
@@ -150,21 +151,6 @@ def _validate_doc(doc: SourceDoc, model: type[BaseModel], problems: list[Problem
         return None
     _attach_sources(obj, doc.file, ())
     return obj
-
-
-class Loaded:
-    """Everything read from a course directory, before the merge."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.docs: dict[str, SourceDoc] = {}
-        self.files: dict[str, Any] = {}
-        self.question_files: list[tuple[SourceDoc, m.QuestionsFile]] = []
-        self.failed_questions: set[str] = set()
-        """Ids of questions in files that did not load: references to them are not reported
-        again (the file's own problem is the root cause)."""
-        self.questions_unreadable = False
-        """Whether a questions file could not be parsed at all (its ids are unknown)."""
 
 
 def _read(root: Path, problems: list[Problem]) -> Loaded:

@@ -11,12 +11,16 @@ Localised text is a ``Text``: a mapping with both ``en`` and ``zh-TW``.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
 from graders.answers.schema import Question
 from graders.schema_base import Model, Text
+
+if TYPE_CHECKING:
+    from tutor.curriculum.yamlsrc import SourceDoc
 
 __all__ = ["Model", "Text"]  # re-exported: curriculum code refers to m.Model, m.Text
 
@@ -447,3 +451,19 @@ class Course(Model):
             if info.id == topic:
                 return info.title.get(lang)
         return topic
+
+
+class Loaded:
+    """Everything read from a course directory, before the merge (the loader fills it; the
+    semantic checks read it: it lives here so that neither of them imports the other)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.docs: dict[str, SourceDoc] = {}
+        self.files: dict[str, Any] = {}
+        self.question_files: list[tuple[SourceDoc, QuestionsFile]] = []
+        self.failed_questions: set[str] = set()
+        """Ids of questions in files that did not load: references to them are not reported
+        again (the file's own problem is the root cause)."""
+        self.questions_unreadable = False
+        """Whether a questions file could not be parsed at all (its ids are unknown)."""

@@ -165,7 +165,7 @@ def new_course(directory: str | os.PathLike[str], course_id: str | None = None) 
     if copy:
         import json
 
-        from tutor.cli.course import schema_dict
+        from tutor.curriculum.schema import schema_dict
 
         schema.write_text(json.dumps(schema_dict(), ensure_ascii=False, indent=2) + "\n",
                           encoding="utf-8")

@@ -14,6 +14,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
+from tutor.app.bindings import localize_bindings
 from tutor.app.strings import s
 
 if TYPE_CHECKING:
@@ -101,8 +102,6 @@ class TutorScreen(Screen[Any]):
         return self.s(self.TITLE_KEY) if self.TITLE_KEY else ""
 
     def on_mount(self) -> None:
-        from tutor.app.app import localize_bindings
-
         localize_bindings(self, self.lang)
         if self.ready:
             self.after_recompose()
@@ -117,8 +116,6 @@ class TutorScreen(Screen[Any]):
 
     async def refresh_if_stale(self) -> None:
         if self.is_stale():
-            from tutor.app.app import localize_bindings
-
             localize_bindings(self, self.lang)
             await self.recompose()
             if self.ready:

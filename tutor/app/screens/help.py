@@ -20,7 +20,7 @@ SECTIONS = {"home": ("help.home", "help.lesson", "help.practice"), "map": ("help
 
 def help_markdown(svc: Any, lang: str) -> str:
     """The help for the screens this course has, with the course's own figures."""
-    from tutor.app.services import ALL_MODES, OPTIONAL_MODES
+    from tutor.app.modes import ALL_MODES, OPTIONAL_MODES
 
     modes = svc.modes() if svc is not None else tuple(
         m for m in ALL_MODES if m not in OPTIONAL_MODES)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -120,7 +120,7 @@ class QuizScreen(TutorScreen):
         if cid is None:
             return None
         qs = self.svc.questions_for(cid)
-        answered: set[str] = getattr(self.svc, "answered", set())
+        answered = self.svc.answered
         fresh = [q for q in qs if q.id not in answered]
         pool = fresh or qs
         return pool[0].id if pool else None
@@ -254,19 +254,26 @@ class QuizScreen(TutorScreen):
         if event.input.id == "answer":
             self.action_submit()
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        bid = event.button.id
-        if bid == "submit":
-            self.action_submit()
-        elif bid == "hint":
-            self.action_hint()
-        elif bid == "next":
-            await self.action_next()
-        elif bid == "to-lesson" and self.question_id:
-            q = self._question(self.question_id)
-            cid = self.concept_id or q.concepts[0]
-            if cid in self.svc.course.concepts:
-                self.tapp.open_lesson(cid)
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#hint")
+    def _hint_pressed(self) -> None:
+        self.action_hint()
+
+    @on(Button.Pressed, "#next")
+    async def _next_pressed(self) -> None:
+        await self.action_next()
+
+    @on(Button.Pressed, "#to-lesson")
+    def _to_lesson_pressed(self) -> None:
+        if not self.question_id:
+            return
+        q = self._question(self.question_id)
+        cid = self.concept_id or q.concepts[0]
+        if cid in self.svc.course.concepts:
+            self.tapp.open_lesson(cid)
 
     def action_submit(self) -> None:
         if self.question_id is None:
@@ -405,9 +412,7 @@ class QuizScreen(TutorScreen):
         return self.svc.concept_title(item, self.lang)
 
     def _answered_add(self, qid: str) -> None:
-        answered: set[str] = getattr(self.svc, "answered", set())
-        answered.add(qid)
-        self.svc.answered = answered  # type: ignore[attr-defined]
+        self.svc.answered.add(qid)
 
     def _placement_answer(self, qid: str, correct: bool, lines: list[str]) -> None:
         """Score a diagnostic answer; after the last one, record the placement result."""
@@ -459,7 +464,7 @@ class QuizScreen(TutorScreen):
             nxt = svc.next_item(self.lang)
         except Exception:
             nxt = None
-        answered: set[str] = getattr(svc, "answered", set())
+        answered = svc.answered
         qid: str | None = None
         if nxt is not None and nxt.kind not in ("lab", "done"):
             if nxt.item_id in svc.course.questions and nxt.item_id not in answered:
