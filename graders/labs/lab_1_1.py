@@ -26,8 +26,9 @@ from graders.labs.kit import (
     integer,
     labcommon,
     max_abs_diff,
+    metrics,
     number,
-    profile_of,
+    run_profile,
     seq_len,
     tiny_model,
     validation_ids,
@@ -39,28 +40,13 @@ _PREFIX = "base_model.model."
 # -- shared state (built once per grading, kept in ctx.cache) ---------------------------------------
 
 
-def _metrics(ctx: Context) -> dict[str, Any]:
-    if "metrics" not in ctx.cache:
-        try:
-            m = ctx.json("metrics.json")
-        except Fail:
-            m = {}
-        ctx.cache["metrics"] = m if isinstance(m, dict) else {}
-    out: dict[str, Any] = ctx.cache["metrics"]
-    return out
-
-
-def _profile(ctx: Context) -> str:
-    return profile_of(ctx, _metrics(ctx).get("profile"))
-
-
 def _base(ctx: Context) -> tuple[Any, dict[str, Any], dict[str, tuple[int, int]]]:
     """(base model, its state dict W0, {adapted module: (d, k)})."""
     if "base" not in ctx.cache:
         import torch
 
         torch.set_num_threads(max(1, ctx.spec.cpu_threads))
-        model = tiny_model(ctx, _profile(ctx))
+        model = tiny_model(ctx, run_profile(ctx))
         w0 = {k: v.detach().clone() for k, v in model.state_dict().items()}
         targets = set(ctx.params["target_modules"])
         shapes = {n: (m.out_features, m.in_features) for n, m in model.named_modules()
@@ -173,7 +159,7 @@ def _merged_reference(ctx: Context) -> dict[str, Any]:
 
 def _adapted_model(ctx: Context) -> Any:
     if "adapted" not in ctx.cache:
-        model = tiny_model(ctx, _profile(ctx))
+        model = tiny_model(ctx, run_profile(ctx))
         model.load_state_dict(_merged_reference(ctx))
         ctx.cache["adapted"] = model
     return ctx.cache["adapted"]
@@ -230,7 +216,7 @@ def lora_b_trained(ctx: Context) -> dict[str, Any]:
 def heldout_improves(ctx: Context) -> dict[str, Any]:
     base, _, _ = _base(ctx)
     adapted = _adapted_model(ctx)
-    n = seq_len(ctx, _profile(ctx))
+    n = seq_len(ctx, run_profile(ctx))
     before, after = heldout_loss(base, ctx, n), heldout_loss(adapted, ctx, n)
     margin = float(ctx.params.get("heldout_margin", 0.5))
     gain = before - after
@@ -331,7 +317,7 @@ def qlora_adapter(ctx: Context) -> dict[str, Any]:
 
 @check("metrics-consistent")
 def metrics_consistent(ctx: Context) -> dict[str, Any]:
-    m = _metrics(ctx)
+    m = metrics(ctx)
     lora = m.get("lora")
     if not isinstance(lora, dict):
         raise fail("metrics.json missing or without a 'lora' section",
@@ -349,7 +335,7 @@ def metrics_consistent(ctx: Context) -> dict[str, Any]:
             problems.append(Problem("trainable_params {got} reported, {count} in the adapter, {want} by r(d+k)",
                                     "回報 trainable_params {got}，adapter 中有 {count}，依 r(d+k) 應為 {want}",
                                     got=lora.get("trainable_params"), count=count, want=want))
-        n = seq_len(ctx, _profile(ctx))
+        n = seq_len(ctx, run_profile(ctx))
         val = validation_ids(ctx)
         tol = float(ctx.params.get("loss_tolerance", 0.02))
         lc = labcommon(ctx)

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from graders.labs.kit import Context, Fail, Problem, check, fail, number
+from graders.labs.kit import Context, Fail, Problem, check, fail, metrics, number
 from graders.labs.preference_checks import (
     artifacts_readable,
     done,
     load_weights,
     logps,
-    metrics,
     pairs,
     preference,
     probe_mismatches,

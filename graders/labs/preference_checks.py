@@ -13,13 +13,20 @@ Nothing here imports torch at module level (tests/test_imports.py).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from graders.labs.kit import Context, Fail, Problem, fail, number, profile_of, tiny_model
+from graders.labs.kit import (
+    Context,
+    Fail,
+    Problem,
+    common_module,
+    fail,
+    number,
+    run_profile,
+    tiny_model,
+)
 
 
 def done(en: str, zh: str, **details: Any) -> dict[str, Any]:
@@ -27,43 +34,9 @@ def done(en: str, zh: str, **details: Any) -> dict[str, Any]:
     return {"message": {"en": en.format(**details), "zh-TW": zh.format(**details)}, **details}
 
 
-def metrics(ctx: Context) -> dict[str, Any]:
-    """metrics.json as a dict ({} when missing or not an object: the checks that need a value
-    then fail on it)."""
-    if "metrics" not in ctx.cache:
-        try:
-            m = ctx.json("metrics.json")
-        except Fail:
-            m = {}
-        ctx.cache["metrics"] = m if isinstance(m, dict) else {}
-    out: dict[str, Any] = ctx.cache["metrics"]
-    return out
-
-
-def profile(ctx: Context) -> str:
-    """The profile the run reports (cpu unless lab.yaml has the one it names)."""
-    return profile_of(ctx, metrics(ctx).get("profile"))
-
-
 def preference(ctx: Context) -> ModuleType:
     """The grader's own exercises/_common/preference.py."""
-    cached = ctx.cache.get("preference")
-    if isinstance(cached, ModuleType):
-        return cached
-    root = Path(__file__).resolve().parents[2]
-    candidates = [Path(ctx.lab_dir).parent / "_common"] if ctx.lab_dir else []
-    candidates += [root / "exercises" / "_common", root / "tutor" / "_data" / "exercises" / "_common"]
-    for cand in candidates:
-        path = cand / "preference.py"
-        if path.is_file():
-            spec = importlib.util.spec_from_file_location("_grader_preference", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules.setdefault("_grader_preference", module)
-            spec.loader.exec_module(module)
-            ctx.cache["preference"] = module
-            return module
-    raise RuntimeError("the grader's preference.py was not found")
+    return common_module(ctx, "preference.py")
 
 
 def pairs(ctx: Context, split: str) -> list[dict[str, str]]:
@@ -94,7 +67,7 @@ def load_weights(ctx: Context, rel: str | None) -> Any:
     import torch
 
     torch.set_num_threads(max(1, ctx.spec.cpu_threads))
-    model = tiny_model(ctx, profile(ctx))
+    model = tiny_model(ctx, run_profile(ctx))
     if rel is not None:
         got = ctx.tensors(rel, float32=True)
         want = model.state_dict()
@@ -202,5 +175,5 @@ def values_match(ctx: Context, claims: list[tuple[str, Any, float, float | None]
         raise Fail(*problems)
 
 
-__all__ = ["Fail", "artifacts_readable", "done", "probe_mismatches", "fail", "load_weights", "logps", "metrics", "pairs", "preference",
-           "profile", "values_match"]
+__all__ = ["Fail", "artifacts_readable", "done", "probe_mismatches", "fail", "load_weights", "logps", "pairs", "preference",
+           "values_match"]

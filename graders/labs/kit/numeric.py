@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from graders.labs.kit.core import Context, fail
+from graders.labs.kit.core import Context, Fail, fail
 
 
 def number(value: Any, name: str, lo: float | None = None, hi: float | None = None) -> float:
@@ -113,9 +113,11 @@ def cross_check(claimed: Any, recomputed: float, tol: float, name: str) -> float
     return got
 
 
-def labcommon(ctx: Context) -> ModuleType:
-    """The grader's own copy of exercises/_common/labcommon.py (never the submission's)."""
-    cached = ctx.cache.get("labcommon")
+def common_module(ctx: Context, name: str) -> ModuleType:
+    """The grader's own copy of ``exercises/_common/<name>`` (never the submission's), loaded
+    once per grading."""
+    key = name.removesuffix(".py")
+    cached = ctx.cache.get(key)
     if isinstance(cached, ModuleType):
         return cached
     from graders.labs.spec import common_dir
@@ -124,16 +126,39 @@ def labcommon(ctx: Context) -> ModuleType:
     root = Path(__file__).resolve().parents[3]
     candidates += [root / "exercises" / "_common", root / "tutor" / "_data" / "exercises" / "_common"]
     for cand in candidates:
-        path = cand / "labcommon.py"
+        path = cand / name
         if path.is_file():
-            spec = importlib.util.spec_from_file_location("_grader_labcommon", path)
+            spec = importlib.util.spec_from_file_location(f"_grader_{key}", path)
             assert spec is not None and spec.loader is not None
             module = importlib.util.module_from_spec(spec)
-            sys.modules.setdefault("_grader_labcommon", module)
+            sys.modules.setdefault(f"_grader_{key}", module)
             spec.loader.exec_module(module)
-            ctx.cache["labcommon"] = module
+            ctx.cache[key] = module
             return module
-    raise RuntimeError("the grader's labcommon.py was not found")
+    raise RuntimeError(f"the grader's {name} was not found")
+
+
+def labcommon(ctx: Context) -> ModuleType:
+    """The grader's own copy of exercises/_common/labcommon.py (never the submission's)."""
+    return common_module(ctx, "labcommon.py")
+
+
+def metrics(ctx: Context) -> dict[str, Any]:
+    """metrics.json as a dict, read once per grading ({} when missing or not an object: the
+    checks that need a value then fail on it)."""
+    if "metrics" not in ctx.cache:
+        try:
+            m = ctx.json("metrics.json")
+        except Fail:
+            m = {}
+        ctx.cache["metrics"] = m if isinstance(m, dict) else {}
+    out: dict[str, Any] = ctx.cache["metrics"]
+    return out
+
+
+def run_profile(ctx: Context) -> str:
+    """The profile metrics.json reports (``cpu`` unless lab.yaml has the one it names)."""
+    return profile_of(ctx, metrics(ctx).get("profile"))
 
 
 def profile_of(ctx: Context, claimed: Any) -> str:
