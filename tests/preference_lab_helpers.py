@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from grading_helpers import grade_copy
 
 from graders.labs.probing import run_local_probes
 from graders.labs.spec import LabSpec
@@ -70,16 +70,4 @@ def run_lab_checks(spec: LabSpec, lab: Path, out: Path, sub: Path, tmp: Path, *,
 
 def grade(src: Path, lab_id: str, tmp_path: Path) -> Any:
     """``src`` graded as a submission through the sandbox (seed 0)."""
-    from graders.grade import grade_submission
-
-    sub = tmp_path / src.name
-    shutil.copytree(src, sub)
-    root = Path(tempfile.mkdtemp(prefix=f"tutor-grading-{lab_id}-"))
-    old = tempfile.tempdir
-    tempfile.tempdir = str(root)
-    try:
-        # generous limit: the reference time budget assumes an idle 2-core machine
-        return grade_submission(sub, lab_id, seed=0, timeout=900)
-    finally:
-        tempfile.tempdir = old
-        shutil.rmtree(root, ignore_errors=True)
+    return grade_copy(src, lab_id, tmp_path)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from grading_helpers import grade_copy
 
-from graders.grade import grade_submission
 from graders.rubric import Report, render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,20 +27,7 @@ pytestmark = [
 
 
 def _grade(src: Path, tmp_path: Path, extras: bool) -> Report:
-    sub = tmp_path / src.name
-    shutil.copytree(src, sub)
-    if extras:
-        for f in EXTRAS.iterdir():
-            shutil.copyfile(f, sub / f.name)
-    root = Path(tempfile.mkdtemp(prefix="tutor-grading-lab11-"))
-    old = tempfile.tempdir
-    tempfile.tempdir = str(root)
-    try:
-        # generous limit: the reference time budget assumes an idle 2-core machine
-        return grade_submission(sub, "lab-1.1", seed=0, timeout=900)
-    finally:
-        tempfile.tempdir = old
-        shutil.rmtree(root, ignore_errors=True)
+    return grade_copy(src, "lab-1.1", tmp_path, extras=EXTRAS if extras else None)
 
 
 def _formats(r: Report) -> dict[str, str]:
@@ -74,7 +60,7 @@ def test_solution_full_marks_starter_near_zero(tmp_path: Path) -> None:
 
 def test_fake_metrics_without_training_on_the_real_lab(tmp_path: Path) -> None:
     """Claims a perfect run in metrics.json and prints a score, trains nothing."""
-    sub = tmp_path / "fake"
+    sub = tmp_path / "src" / "fake"
     shutil.copytree(LAB / "starter", sub)
     (sub / "train.py").write_text(
         "import argparse, json, os\n"
@@ -86,14 +72,7 @@ def test_fake_metrics_without_training_on_the_real_lab(tmp_path: Path) -> None:
         "          'val_loss_after': 0.1}, 'score': 100},\n"
         "          open(os.path.join(a.out, 'metrics.json'), 'w'))\n"
         "print(json.dumps({'event': 'done', 'score': 100}))\n", encoding="utf-8")
-    root = Path(tempfile.mkdtemp(prefix="tutor-grading-lab11-"))
-    old = tempfile.tempdir
-    tempfile.tempdir = str(root)
-    try:
-        r = grade_submission(sub, "lab-1.1", seed=0, timeout=300)
-    finally:
-        tempfile.tempdir = old
-        shutil.rmtree(root, ignore_errors=True)
+    r = grade_copy(sub, "lab-1.1", tmp_path, timeout=300)
     assert r.status == "graded", r.messages
     assert r.total <= 10
     by = {c.id: c for c in r.checks}
